@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+/*
+ * add: create a ublk device and fork the server that serves it.
+ * loop and null (loop.c, null.c) are this with the target fixed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "applets.h"
+
+static const char usage[] =
+"usage: ublkctl add -t null|loop [options]\n"
+"\n"
+"Create a ublk device, start its server in the background and print the\n"
+"block device's path once it is usable.\n"
+"\n"
+"Options:\n"
+" -t, --type TYPE          target: null or loop\n"
+" -n, --number ID          device id (default: the first free one)\n"
+" -q, --queues N           hardware queues, 1-64 (default 1)\n"
+" -d, --depth N            queue depth, 1-4096 (default 128)\n"
+" -s, --size SIZE          null: device size, K/M/G/T suffixes (default 250G)\n"
+" -f, --file FILE          loop: backing file or block device (size from it)\n"
+" -b, --block-size N       logical block size, 512-4096, a power of 2\n"
+" -r, --read-only          refuse writes\n"
+"     --direct-io          loop: open FILE with O_DIRECT (no page cache)\n"
+"     --foreground         serve in this process until the device is deleted\n"
+" -h, --help               this text\n"
+"\n"
+"Exit status: 0 when the device is ready, 1 on failure (nothing is left\n"
+"behind), 2 on a usage error.\n";
+
+enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND };
+
+static const struct option longopts[] = {
+	{ "type",	required_argument, NULL, 't' },
+	{ "number",	required_argument, NULL, 'n' },
+	{ "queues",	required_argument, NULL, 'q' },
+	{ "depth",	required_argument, NULL, 'd' },
+	{ "size",	required_argument, NULL, 's' },
+	{ "file",	required_argument, NULL, 'f' },
+	{ "block-size",	required_argument, NULL, 'b' },
+	{ "read-only",	no_argument,	   NULL, 'r' },
+	{ "direct-io",	no_argument,	   NULL, OPT_DIRECT_IO },
+	{ "foreground",	no_argument,	   NULL, OPT_FOREGROUND },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int number_error(const char *what, const char *arg, int err)
+{
+	return usage_error("invalid %s '%s'%s", what, arg,
+			   err == -ERANGE ? ": out of range" : "");
+}
+
+/* Checks that make sense before anything is created. */
+static int check_opts(struct ublk_dev_opts *o, bool size_given)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (!o->target[0])
+		return usage_error("no target given (-t null|loop)");
+	if (!ublk_find_target(o->target))
+		return usage_error("unknown target '%s' (null or loop)", o->target);
+	if (o->block_size & (o->block_size - 1))
+		return usage_error("block size %u is not a power of 2", o->block_size);
+	if (!strcmp(o->target, "null")) {
+		if (o->file[0])
+			return usage_error("--file is for the loop target");
+		if (o->direct_io)
+			return usage_error("--direct-io is for the loop target");
+		if (!size_given)
+			o->size = UBLK_DEF_NULL_SIZE;
+		if (o->size < o->block_size)
+			return usage_error("size is smaller than one block");
+		return EXIT_OK;
+	}
+	if (size_given)
+		return usage_error("--size is for the null target; loop takes the size of FILE");
+	if (!o->file[0])
+		return usage_error("the loop target needs a backing file (-f FILE)");
+	if (strchr(o->file, '\n'))
+		return usage_error("file names with a newline are not supported");
+	if (stat(o->file, &st) < 0) {
+		error_msg("%s: %s", o->file, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		error_msg("%s: not a regular file or block device", o->file);
+		return EXIT_FAIL;
+	}
+	if (!realpath(o->file, real) || strlen(real) >= sizeof(o->file)) {
+		error_msg("%s: %s", o->file, strerror(errno));
+		return EXIT_FAIL;
+	}
+	strcpy(o->file, real);
+	return EXIT_OK;
+}
+
+static pid_t fg_server;
+
+static void forward_signal(int sig)
+{
+	if (fg_server > 0)
+		kill(fg_server, sig);
+}
+
+/* --foreground: stay until the server ends, passing it our signals. */
+static int wait_foreground(pid_t pid)
+{
+	int status;
+
+	fg_server = pid;
+	signal(SIGINT, forward_signal);
+	signal(SIGTERM, forward_signal);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return EXIT_FAIL;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? EXIT_OK : EXIT_FAIL;
+}
+
+int add_run(int argc, char **argv, const char *fixed_target,
+	    const char *help, int *dev_id)
+{
+	struct ublk_spawn_result res;
+	struct ublk_dev_opts o;
+	bool size_given = false;
+	unsigned int v;
+	char err[512];
+	int c, ret;
+
+	ublk_dev_opts_init(&o);
+	if (fixed_target)
+		snprintf(o.target, sizeof(o.target), "%s", fixed_target);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, fixed_target ? "n:q:d:s:f:b:rh" :
+				"t:n:q:d:s:f:b:rh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (strlen(optarg) >= sizeof(o.target))
+				return usage_error("unknown target '%s' (null or loop)", optarg);
+			strcpy(o.target, optarg);
+			break;
+		case 'n':
+			ret = ublk_parse_uint(optarg, 0, (1U << 20) - 1, &v);
+			if (ret)
+				return number_error("device id", optarg, ret);
+			o.dev_id = v;
+			break;
+		case 'q':
+			ret = ublk_parse_uint(optarg, 1, UBLK_MAX_QUEUES, &o.nr_queues);
+			if (ret)
+				return number_error("queue count", optarg, ret);
+			break;
+		case 'd':
+			ret = ublk_parse_uint(optarg, 1, UBLK_MAX_QUEUE_DEPTH, &o.depth);
+			if (ret)
+				return number_error("queue depth", optarg, ret);
+			break;
+		case 's':
+			ret = ublk_parse_size(optarg, &o.size);
+			if (ret)
+				return number_error("size", optarg, ret);
+			size_given = true;
+			break;
+		case 'f':
+			if (strlen(optarg) >= sizeof(o.file))
+				return usage_error("file name too long");
+			strcpy(o.file, optarg);
+			break;
+		case 'b':
+			ret = ublk_parse_uint(optarg, 512, 4096, &o.block_size);
+			if (ret)
+				return number_error("block size", optarg, ret);
+			break;
+		case 'r':
+			o.read_only = true;
+			break;
+		case OPT_DIRECT_IO:
+			o.direct_io = true;
+			break;
+		case OPT_FOREGROUND:
+			o.foreground = true;
+			break;
+		case 'h':
+			return show_usage(help);
+		default:
+			return usage_error("bad option");
+		}
+	}
+	/* loop FILE and null SIZE take their main argument bare, too */
+	if (fixed_target && optind < argc) {
+		if (!strcmp(fixed_target, "loop") && !o.file[0] &&
+		    strlen(argv[optind]) < sizeof(o.file)) {
+			strcpy(o.file, argv[optind++]);
+		} else if (!strcmp(fixed_target, "null") && !size_given) {
+			ret = ublk_parse_size(argv[optind], &o.size);
+			if (ret)
+				return number_error("size", argv[optind], ret);
+			size_given = true;
+			optind++;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	ret = check_opts(&o, size_given);
+	if (ret)
+		return ret;
+
+	fflush(stdout);
+	if (ublk_server_spawn(&o, &res, err, sizeof(err))) {
+		error_msg("%s", err);
+		return EXIT_FAIL;
+	}
+	if (dev_id)
+		*dev_id = res.dev_id;
+	else
+		printf("/dev/ublkb%d\n", res.dev_id);
+	if (o.foreground) {
+		fflush(stdout);
+		return wait_foreground(res.pid);
+	}
+	return EXIT_OK;
+}
+
+int add_main(int argc, char **argv)
+{
+	return add_run(argc, argv, NULL, usage, NULL);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The applet table: APPLET(name, entry, one-line description), sorted by
+ * name. ublkctl.c expands it into prototypes and the dispatch table.
+ */
+#ifdef APPLET
+APPLET(add, add_main, "create a device and start its server")
+APPLET(del, del_main, "stop and delete devices")
+APPLET(list, list_main, "show devices as a table or JSON")
+APPLET(loop, loop_main, "serve a file as a block device (add -t loop)")
+APPLET(null, null_main, "a device that completes every IO at once (add -t null)")
+#else
+#ifndef UBLKCTL_APPLETS_H
+#define UBLKCTL_APPLETS_H
+
+#include "cli.h"
+
+#define APPLET(name, entry, desc) int entry(int argc, char **argv);
+#include "applets.h"
+#undef APPLET
+
+/*
+ * add, loop and null share one option parser and one server start. The new
+ * device's path is printed, or its id stored in *dev_id when that is given.
+ */
+int add_run(int argc, char **argv, const char *fixed_target,
+	    const char *usage, int *dev_id);
+/* ublksrv's `ublk` command line, for scripts written for it. */
+int ublk_compat_main(int argc, char **argv);
+/* One device in ublksrv's `ublk list` layout. */
+int print_ublksrv_dump(struct ublk_ctrl *c, unsigned int id);
+
+#endif
+#endif

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Called as `ublk`: ublksrv's command line for the subcommands we have, so
+ * scripts written for it (blktests' UBLK_PROG, awk over `ublk list`) work
+ * unchanged. Options and output follow ublksrv's `ublk` tool.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "applets.h"
+
+static const char usage[] =
+"usage: ublk add -t {null|loop} [-n DEV_ID] [-q NR_HW_QUEUES] [-d QUEUE_DEPTH]\n"
+"            [-u URING_COMP] [-g NEED_GET_DATA] [-r USER_RECOVERY]\n"
+"            [-i USER_RECOVERY_REISSUE] [-e USER_RECOVERY_FAIL_IO]\n"
+"            [--debug_mask=0x{DBG_MASK}] [--quiet]\n"
+"            null: [-s SIZE]   loop: -f BACKING_FILE [--buffered_io]\n"
+"       ublk del -n DEV_ID | -a\n"
+"       ublk list [-n DEV_ID] [-v]\n"
+"       ublk help\n"
+"\n"
+"ublksrv-compatible front end of ublkctl. Flags take 0 or 1. User recovery\n"
+"and NEED_GET_DATA are not supported yet: asking for them fails.\n";
+
+static void print_cpus(unsigned int id, unsigned int q, struct ublk_ctrl *c)
+{
+	cpu_set_t set;
+	int i;
+
+	if (ublk_ctrl_get_affinity(c, id, q, &set) < 0)
+		return;
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &set))
+			printf("%d ", i);
+}
+
+int print_ublksrv_dump(struct ublk_ctrl *c, unsigned int id)
+{
+	struct ublksrv_ctrl_dev_info info;
+	struct ublk_params p;
+	struct ublk_state st;
+	unsigned int q;
+	int ret;
+
+	ret = ublk_ctrl_get_info(c, id, &info);
+	if (ret < 0)
+		return ret;
+	ret = ublk_ctrl_get_params(c, id, &p);
+	if (ret < 0)
+		return ret;
+	printf("dev id %u: nr_hw_queues %u queue_depth %u block size %u dev_capacity %llu\n",
+	       id, info.nr_hw_queues, info.queue_depth,
+	       1U << p.basic.logical_bs_shift,
+	       (unsigned long long)p.basic.dev_sectors);
+	printf("\tmax rq size %u daemon pid %d flags 0x%llx state %s\n",
+	       info.max_io_buf_bytes, info.ublksrv_pid,
+	       (unsigned long long)info.flags, ublk_state_name(info.state));
+	printf("\tublkc: %u:%u ublkb: %u:%u owner: %u:%u\n",
+	       p.devt.char_major, p.devt.char_minor, p.devt.disk_major,
+	       p.devt.disk_minor, info.owner_uid, info.owner_gid);
+	if (ublk_state_read(id, &st) == 0) {
+		for (q = 0; q < info.nr_hw_queues; q++) {
+			printf("\tqueue %u: tid %d affinity(", q,
+			       q < UBLK_MAX_QUEUES ? (int)st.tids[q] : 0);
+			print_cpus(id, q, c);
+			printf(")\n");
+		}
+		printf("\ttarget %s\n", st.tgt_json);
+	}
+	return 0;
+}
+
+/* A 0/1 flag; 1 asks for a feature we do not serve yet. */
+static int flag_arg(const char *opt, const char *arg, bool *on)
+{
+	unsigned int v;
+
+	if (ublk_parse_uint(arg, 0, 1, &v))
+		return usage_error("-%s takes 0 or 1", opt);
+	*on = v;
+	return 0;
+}
+
+static int compat_add(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "number", required_argument, NULL, 'n' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "uring_comp", required_argument, NULL, 'u' },
+		{ "need_get_data", required_argument, NULL, 'g' },
+		{ "user_recovery", required_argument, NULL, 'r' },
+		{ "user_recovery_reissue", required_argument, NULL, 'i' },
+		{ "user_recovery_fail_io", required_argument, NULL, 'e' },
+		{ "debug_mask", required_argument, NULL, 'D' },
+		{ "quiet", no_argument, NULL, 'Q' },
+		{ "buffered_io", no_argument, NULL, 'B' },
+		{ "size", required_argument, NULL, 's' },
+		{ "file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *args[32];
+	bool on, buffered = false, quiet = false;
+	const char *type = NULL;
+	int n = 0, opt, ret, id;
+	struct ublk_ctrl c;
+	char out[64];
+
+	args[n++] = "add";
+	while ((opt = getopt_long(argc, argv, "t:n:q:d:u:g:r:i:e:s:f:", longopts,
+				  NULL)) != -1) {
+		if (n + 3 >= (int)ARRAY_SIZE(args))
+			return usage_error("too many options");
+		switch (opt) {
+		case 't':
+			type = optarg;
+			/* fall through */
+		case 'n': case 'q': case 'd': case 's': case 'f':
+			snprintf(out, sizeof(out), "-%c", opt);
+			args[n++] = strdup(out);
+			args[n++] = optarg;
+			break;
+		case 'u':
+			if (flag_arg("u", optarg, &on))
+				return EXIT_USAGE;
+			break;	/* completion in task is the kernel's business */
+		case 'g': case 'r': case 'i': case 'e':
+			snprintf(out, sizeof(out), "%c", opt);
+			if (flag_arg(out, optarg, &on))
+				return EXIT_USAGE;
+			if (on) {
+				error_msg("-%c 1: %s is not supported yet", opt,
+					  opt == 'g' ? "NEED_GET_DATA" : "user recovery");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'B':
+			buffered = true;
+			break;
+		case 'Q':
+			quiet = true;
+			break;
+		case 'D':
+			break;
+		default:
+			return usage_error("bad option");
+		}
+	}
+	/* ublksrv's loop uses direct IO unless told --buffered_io */
+	if (type && !strcmp(type, "loop") && !buffered)
+		args[n++] = "--direct-io";
+	args[n] = NULL;
+
+	/* ublksrv prints the device's dump where we print its path */
+	ret = add_run(n, args, NULL, usage, &id);
+	if (ret || quiet)
+		return ret;
+	if (open_ctrl(&c))
+		return EXIT_FAIL;
+	print_ublksrv_dump(&c, id);
+	ublk_ctrl_close(&c);
+	return EXIT_OK;
+}
+
+static int compat_list(int argc, char **argv)
+{
+	unsigned int ids[256], id;
+	struct ublk_ctrl c;
+	bool one = false;
+	int n, i, opt, ret;
+
+	while ((opt = getopt(argc, argv, "n:v")) != -1) {
+		if (opt == 'n') {
+			if (ublk_parse_uint(optarg, 0, (1U << 20) - 1, &id))
+				return usage_error("invalid device id '%s'", optarg);
+			one = true;
+		} else if (opt != 'v') {
+			return usage_error("bad option");
+		}
+	}
+	if (open_ctrl(&c))
+		return EXIT_FAIL;
+	if (one) {
+		ret = print_ublksrv_dump(&c, id);
+		if (ret < 0)
+			error_msg("device %u: %s", id, ctrl_strerror(ret));
+		ublk_ctrl_close(&c);
+		return ret < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	n = ublk_list_ids(ids, ARRAY_SIZE(ids));
+	for (i = 0; i < n; i++)
+		print_ublksrv_dump(&c, ids[i]);
+	ublk_ctrl_close(&c);
+	return EXIT_OK;
+}
+
+int ublk_compat_main(int argc, char **argv)
+{
+	char *del_argv[8];
+	int i, n = 0;
+
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "--help"))
+		return argc < 2 ? (fputs(usage, stderr), EXIT_USAGE) : show_usage(usage);
+	optind = 1;
+	if (!strcmp(argv[1], "add"))
+		return compat_add(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return compat_list(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "del")) {
+		/* same options as ours */
+		for (i = 1; i < argc && n < 7; i++)
+			del_argv[n++] = argv[i];
+		del_argv[n] = NULL;
+		return del_main(n, del_argv);
+	}
+	if (!strcmp(argv[1], "recover")) {
+		error_msg("recover: not supported yet");
+		return EXIT_FAIL;
+	}
+	error_msg("unknown command '%s'", argv[1]);
+	return EXIT_USAGE;
+}

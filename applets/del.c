@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+/* del: stop and delete devices, and wait until their servers are gone. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "applets.h"
+
+static const char usage[] =
+"usage: ublkctl del -n ID | -a [--async]\n"
+"\n"
+"Stop a device (IO in flight fails), wait for its server to exit, delete\n"
+"the device and its state file.\n"
+"\n"
+"Options:\n"
+" -n, --number ID   the device to delete\n"
+" -a, --all         every ublk device\n"
+"     --async       do not wait for the server and the deletion to finish\n"
+" -h, --help        this text\n"
+"\n"
+"Exit status: 0 when every device asked for is gone, 1 otherwise.\n";
+
+#define SERVER_EXIT_TIMEOUT_MS 10000
+
+int del_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "number", required_argument, NULL, 'n' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "async", no_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned int ids[256];
+	bool all = false, async = false;
+	struct ublk_ctrl c;
+	int n = 0, i, opt, ret, status = EXIT_OK;
+
+	while ((opt = getopt_long(argc, argv, "n:ah", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			if (n == (int)ARRAY_SIZE(ids) ||
+			    ublk_parse_uint(optarg, 0, (1U << 20) - 1, &ids[n]))
+				return usage_error("invalid device id '%s'", optarg);
+			n++;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'A':
+			async = true;
+			break;
+		case 'h':
+			return show_usage(usage);
+		default:
+			return usage_error("bad option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (all == (n > 0))
+		return usage_error("give either -n ID or -a");
+	if (open_ctrl(&c))
+		return EXIT_FAIL;
+	if (all) {
+		n = ublk_list_ids(ids, ARRAY_SIZE(ids));
+		if (n < 0)
+			n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		ret = ublk_dev_remove(&c, ids[i], async, SERVER_EXIT_TIMEOUT_MS);
+		if (ret < 0 && !(all && ret == -ENODEV)) {
+			error_msg("device %u: %s", ids[i], ctrl_strerror(ret));
+			status = EXIT_FAIL;
+		}
+	}
+	ublk_ctrl_close(&c);
+	return status;
+}

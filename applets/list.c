@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/* list: the devices, as an aligned table for people or JSON for programs. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "applets.h"
+
+static const char usage[] =
+"usage: ublkctl list [-n ID] [-J]\n"
+"\n"
+"Show ublk devices: the kernel's view (GET_DEV_INFO, GET_PARAMS) joined\n"
+"with the server's state file in " UBLK_STATE_DIR ".\n"
+"\n"
+"Options:\n"
+" -n, --number ID   only this device\n"
+" -J, --json        JSON output: {\"ublkdevices\":[{...}]}\n"
+" -h, --help        this text\n"
+"\n"
+"Columns: ID STATE TARGET SIZE QUEUES DEPTH BS PID FILE. STATE is the\n"
+"kernel's (LIVE, QUIESCED, FAIL_IO, DEAD); PID is '-' when no server runs.\n"
+"Exit status: 0, also when there is no device; 1 when -n names none.\n";
+
+struct row {
+	unsigned int id;
+	const char *state;
+	const char *target;
+	uint64_t size;
+	unsigned int queues, depth, bs;
+	int pid;		/* -1: no server running */
+	const char *file;
+};
+
+static int load_row(struct ublk_ctrl *c, unsigned int id, struct row *r,
+		    struct ublk_state *st)
+{
+	struct ublksrv_ctrl_dev_info info;
+	struct ublk_params p;
+	int ret;
+
+	ret = ublk_ctrl_get_info(c, id, &info);
+	if (ret < 0)
+		return ret;
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->state = ublk_state_name(info.state);
+	r->queues = info.nr_hw_queues;
+	r->depth = info.queue_depth;
+	r->pid = ublk_pid_alive(info.ublksrv_pid) ? info.ublksrv_pid : -1;
+	r->target = "-";
+	r->file = "";
+	if (ublk_ctrl_get_params(c, id, &p) >= 0) {
+		r->size = p.basic.dev_sectors << 9;
+		r->bs = 1U << p.basic.logical_bs_shift;
+	}
+	if (ublk_state_read(id, st) == 0) {
+		r->target = st->opts.target;
+		r->file = st->opts.file;
+		if (!r->size)
+			r->size = st->opts.size;
+		if (!r->bs)
+			r->bs = st->opts.block_size;
+		if (r->pid < 0 && ublk_pid_alive(st->pid))
+			r->pid = st->pid;
+	}
+	return 0;
+}
+
+static void print_header(void)
+{
+	printf("%-4s %-8s %-6s %7s %6s %5s %4s %7s %s\n", "ID", "STATE",
+	       "TARGET", "SIZE", "QUEUES", "DEPTH", "BS", "PID", "FILE");
+}
+
+static void print_row(const struct row *r)
+{
+	char size[16], pid[16];
+
+	ublk_format_size(r->size, size, sizeof(size));
+	if (r->pid > 0)
+		snprintf(pid, sizeof(pid), "%d", r->pid);
+	else
+		strcpy(pid, "-");
+	printf("%-4u %-8s %-6s %7s %6u %5u %4u %7s %s\n", r->id, r->state,
+	       r->target, size, r->queues, r->depth, r->bs, pid, r->file);
+}
+
+static void print_json(const struct row *r, bool first)
+{
+	char file[PATH_MAX * 2];
+
+	ublk_json_escape(r->file, file, sizeof(file));
+	printf("%s\n    {\"id\":%u,\"dev\":\"/dev/ublkb%u\",\"state\":\"%s\","
+	       "\"target\":\"%s\",\"size\":%llu,\"queues\":%u,\"depth\":%u,"
+	       "\"block_size\":%u,\"pid\":", first ? "" : ",", r->id, r->id,
+	       r->state, r->target, (unsigned long long)r->size, r->queues,
+	       r->depth, r->bs);
+	if (r->pid > 0)
+		printf("%d", r->pid);
+	else
+		printf("null");
+	if (r->file[0])
+		printf(",\"file\":\"%s\"}", file);
+	else
+		printf(",\"file\":null}");
+}
+
+int list_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "number", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned int ids[256], id;
+	struct ublk_state st;
+	struct ublk_ctrl c;
+	struct row r;
+	bool json = false, one = false;
+	int n, i, c_, ret, shown = 0;
+
+	while ((c_ = getopt_long(argc, argv, "n:Jh", longopts, NULL)) != -1) {
+		switch (c_) {
+		case 'n':
+			if (ublk_parse_uint(optarg, 0, (1U << 20) - 1, &id))
+				return usage_error("invalid device id '%s'", optarg);
+			one = true;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			return show_usage(usage);
+		default:
+			return usage_error("bad option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (open_ctrl(&c))
+		return EXIT_FAIL;
+	if (one) {
+		ids[0] = id;
+		n = 1;
+	} else {
+		n = ublk_list_ids(ids, ARRAY_SIZE(ids));
+		if (n < 0)
+			n = 0;
+	}
+	if (json)
+		printf("{\"ublkdevices\":[");
+	else if (!one)
+		print_header();
+	for (i = 0; i < n; i++) {
+		ret = load_row(&c, ids[i], &r, &st);
+		if (ret < 0) {
+			if (one) {
+				error_msg("device %u: %s", ids[i], ctrl_strerror(ret));
+				ublk_ctrl_close(&c);
+				return EXIT_FAIL;
+			}
+			continue;	/* deleted while we looked */
+		}
+		if (one && !json)
+			print_header();
+		if (json)
+			print_json(&r, !shown);
+		else
+			print_row(&r);
+		shown++;
+	}
+	if (json)
+		printf("%s]}\n", shown ? "\n" : "");
+	ublk_ctrl_close(&c);
+	return EXIT_OK;
+}

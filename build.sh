@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# ./build.sh [build|test|unit|vm|demo|clean]
+#   build (default)  build/ublkctl: static (musl), stripped
+#   test             every test: unit tests, then the VM suite on both kernels
+#   unit             the cmocka unit tests only
+#   demo             boot a VM and run a short scripted session
+#   clean            remove build/
+# Installs what it needs with apt when missing. Overridable: CC, OPTIMIZE,
+# UBLKCTL_CACHE (downloaded packages; default ~/.cache/ublkctl).
+set -eu -o pipefail
+
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+: "${CC:=musl-gcc}"
+: "${OPTIMIZE:=-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables}"
+: "${UBLKCTL_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/ublkctl}"
+export UBLKCTL_CACHE
+B=$top/build
+WARN="-Wall -Wextra -Wno-unused-parameter -Werror"
+
+# command-or-file:package pairs this project needs
+DEPS="musl-gcc:musl-tools /usr/include/cmocka.h:libcmocka-dev
+/usr/lib/x86_64-linux-gnu/liburing.a:liburing-dev qemu-system-x86_64:qemu-system-x86
+/bin/busybox:busybox-static cpio:cpio xz:xz-utils fio:fio mkfs.ext4:e2fsprogs
+pahole:dwarves depmod:kmod file:file gcc:gcc"
+
+need_deps() {
+	local missing="" pair what pkg
+	for pair in $DEPS; do
+		what=${pair%%:*} pkg=${pair#*:}
+		if [[ $what == /* ]]; then [ -e "$what" ] && continue
+		else command -v "$what" >/dev/null 2>&1 && continue; fi
+		missing="$missing $pkg"
+	done
+	[ -z "$missing" ] && return 0
+	echo "build.sh: installing$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q $missing >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }
+}
+
+# Debian unstable's kernel headers: the newest ublk UAPI, kept in the cache.
+uapi_include() {
+	local dir inc=$B/include
+	if [ ! -e "$inc/linux/ublk_cmd.h" ]; then
+		dir=$(scripts/debfetch sid linux-libc-dev)
+		mkdir -p "$inc"
+		ln -sfn "$dir/usr/include/linux" "$inc/linux"
+		ln -sfn "$dir/usr/include/asm-generic" "$inc/asm-generic"
+		ln -sfn "$dir/usr/include/x86_64-linux-gnu/asm" "$inc/asm"
+		# liburing's headers, without the rest of glibc's include dir
+		ln -sfn /usr/include/liburing.h "$inc/liburing.h"
+		ln -sfn /usr/include/liburing "$inc/liburing"
+	fi
+	echo "$inc"
+}
+
+SRCS="ublkctl.c $(echo applets/*.c lib/*.c)"
+
+build() {
+	need_deps
+	local inc stamp flags
+	inc=$(uapi_include)
+	flags="$CC $OPTIMIZE $WARN -static -isystem $inc -Ilib -Iapplets -D_GNU_SOURCE"
+	stamp=$( (echo "$flags"; cat $SRCS lib/*.h applets/*.h) | sha256sum | cut -c1-16)
+	if [ -x "$B/ublkctl" ] && [ "$(cat "$B/.stamp" 2>/dev/null)" = "$stamp" ]; then
+		return 0
+	fi
+	mkdir -p "$B"
+	$flags -o "$B/ublkctl.unstripped" $SRCS \
+		-Wl,--gc-sections /usr/lib/x86_64-linux-gnu/liburing.a -lpthread
+	strip -s -R .comment -R '.note*' -o "$B/ublkctl" "$B/ublkctl.unstripped"
+	echo "$stamp" > "$B/.stamp"
+	file "$B/ublkctl" | grep -q 'statically linked' ||
+		{ echo "build.sh: build/ublkctl is not statically linked" >&2; exit 1; }
+	echo "build/ublkctl: $(stat -c %s "$B/ublkctl") bytes, static"
+}
+
+unit() {
+	build
+	tests/unit/run
+}
+
+case "${1:-build}" in
+build) build ;;
+unit) unit ;;
+vm) build; shift; tests/vm/run "$@" ;;
+test)
+	build
+	set +e
+	tests/unit/run > "$B/unit.log" 2>&1; urc=$?
+	cat "$B/unit.log"
+	tests/vm/run --kernel stable --kernel unstable | tee "$B/vm.log"; vrc=${PIPESTATUS[0]}
+	set -e
+	tests/summarize "$B/unit.log" "$B/vm.log"
+	[ $urc = 0 ] && [ $vrc = 0 ]
+	;;
+demo) build; tests/vm/run --kernel unstable --demo ;;
+clean) rm -rf "$B" ;;
+*) sed -n '3,10p' "$0" >&2; exit 2 ;;
+esac

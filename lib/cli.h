@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The applets' side: messages, exit codes and shared option handling. */
+#ifndef UBLKCTL_CLI_H
+#define UBLKCTL_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ublk.h"
+
+/* Exit codes, documented in the README. */
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+#define EXIT_NOAPPLET	127
+
+/* "ublkctl add", set by the dispatcher; prefixes every message. */
+extern const char *applet_name;
+
+void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a usage error and "Try ... --help", returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints usage to stdout and returns EXIT_OK. */
+int show_usage(const char *usage);
+/* Flushes stdout; a write error there turns success into failure. */
+int finish(int code);
+
+/* Opens the control device or says why not; returns 0 or EXIT_FAIL. */
+int open_ctrl(struct ublk_ctrl *c);
+/* Describes -errno from a control command on device id. */
+const char *ctrl_strerror(int err);
+
+#endif

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Control plane: one submitter for the SQE128 ring on /dev/ublk-control and
+ * one small function per command. This file is the only user of liburing's
+ * submit and wait calls for control commands.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ublk.h"
+
+/* Legacy opcode and its ioctl encoding, indexed by the legacy number. */
+static const unsigned int ctrl_encoded[] = {
+	[UBLK_CMD_GET_QUEUE_AFFINITY]	= UBLK_U_CMD_GET_QUEUE_AFFINITY,
+	[UBLK_CMD_GET_DEV_INFO]		= UBLK_U_CMD_GET_DEV_INFO,
+	[UBLK_CMD_ADD_DEV]		= UBLK_U_CMD_ADD_DEV,
+	[UBLK_CMD_DEL_DEV]		= UBLK_U_CMD_DEL_DEV,
+	[UBLK_CMD_START_DEV]		= UBLK_U_CMD_START_DEV,
+	[UBLK_CMD_STOP_DEV]		= UBLK_U_CMD_STOP_DEV,
+	[UBLK_CMD_SET_PARAMS]		= UBLK_U_CMD_SET_PARAMS,
+	[UBLK_CMD_GET_PARAMS]		= UBLK_U_CMD_GET_PARAMS,
+	[UBLK_CMD_START_USER_RECOVERY]	= UBLK_U_CMD_START_USER_RECOVERY,
+	[UBLK_CMD_END_USER_RECOVERY]	= UBLK_U_CMD_END_USER_RECOVERY,
+	[UBLK_CMD_GET_DEV_INFO2]	= UBLK_U_CMD_GET_DEV_INFO2,
+};
+
+/*
+ * Submit one command and wait for its completion. A signal interrupts only
+ * the wait, never the command: we wait again rather than resubmit.
+ */
+static int ctrl_submit(struct ublk_ctrl *c, unsigned int op,
+		       const struct ublksrv_ctrl_cmd *cmd)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	sqe = io_uring_get_sqe(&c->ring);
+	if (!sqe)
+		return -EBUSY;
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = c->fd;
+	sqe->cmd_op = op;
+	memcpy(sqe->cmd, cmd, sizeof(*cmd));
+
+	do {
+		ret = io_uring_submit(&c->ring);
+	} while (ret == -EINTR);
+	if (ret < 0)
+		return ret;
+	do {
+		ret = io_uring_wait_cqe(&c->ring, &cqe);
+	} while (ret == -EINTR || ret == -EAGAIN);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&c->ring, cqe);
+	return ret;
+}
+
+static int ctrl_cmd(struct ublk_ctrl *c, unsigned int legacy_op,
+		    struct ublksrv_ctrl_cmd *cmd)
+{
+	unsigned int op = legacy_op;
+
+	if (c->ioctl_encode && legacy_op < ARRAY_SIZE(ctrl_encoded))
+		op = ctrl_encoded[legacy_op];
+	return ctrl_submit(c, op, cmd);
+}
+
+static void cmd_init(struct ublksrv_ctrl_cmd *cmd, unsigned int id,
+		     void *buf, size_t len)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->dev_id = id;
+	cmd->queue_id = (__u16)-1;
+	cmd->addr = (uintptr_t)buf;
+	cmd->len = len;
+}
+
+/* Returns -ENODEV when the driver is not loaded, or another -errno. */
+int ublk_ctrl_open(struct ublk_ctrl *c)
+{
+	uint64_t features = 0;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = open(UBLK_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+	if (c->fd < 0)
+		return errno == ENOENT ? -ENODEV : -errno;
+	ret = io_uring_queue_init(4, &c->ring, IORING_SETUP_SQE128);
+	if (ret < 0) {
+		close(c->fd);
+		c->fd = -1;
+		return ret;
+	}
+	/* GET_FEATURES exists only ioctl-encoded; old drivers refuse it. */
+	if (ublk_ctrl_get_features(c, &features) == 0) {
+		c->features = features;
+		c->ioctl_encode = features & UBLK_F_CMD_IOCTL_ENCODE;
+	}
+	return 0;
+}
+
+void ublk_ctrl_close(struct ublk_ctrl *c)
+{
+	if (c->fd < 0)
+		return;
+	io_uring_queue_exit(&c->ring);
+	close(c->fd);
+	c->fd = -1;
+}
+
+int ublk_ctrl_get_features(struct ublk_ctrl *c, uint64_t *features)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	cmd_init(&cmd, 0, features, sizeof(*features));
+	return ctrl_submit(c, UBLK_U_CMD_GET_FEATURES, &cmd);
+}
+
+int ublk_ctrl_add_dev(struct ublk_ctrl *c, struct ublksrv_ctrl_dev_info *info)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	cmd_init(&cmd, info->dev_id, info, sizeof(*info));
+	return ctrl_cmd(c, UBLK_CMD_ADD_DEV, &cmd);
+}
+
+int ublk_ctrl_del_dev(struct ublk_ctrl *c, unsigned int id, bool async)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	cmd_init(&cmd, id, NULL, 0);
+	if (async && (c->features & UBLK_F_CMD_IOCTL_ENCODE)) {
+		int ret = ctrl_submit(c, UBLK_U_CMD_DEL_DEV_ASYNC, &cmd);
+
+		if (ret != -EINVAL && ret != -EOPNOTSUPP)
+			return ret;
+	}
+	return ctrl_cmd(c, UBLK_CMD_DEL_DEV, &cmd);
+}
+
+int ublk_ctrl_start_dev(struct ublk_ctrl *c, unsigned int id, pid_t pid)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	cmd_init(&cmd, id, NULL, 0);
+	cmd.data[0] = pid;
+	return ctrl_cmd(c, UBLK_CMD_START_DEV, &cmd);
+}
+
+int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	cmd_init(&cmd, id, NULL, 0);
+	return ctrl_cmd(c, UBLK_CMD_STOP_DEV, &cmd);
+}
+
+int ublk_ctrl_set_params(struct ublk_ctrl *c, unsigned int id,
+			 struct ublk_params *p)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	cmd_init(&cmd, id, p, sizeof(*p));
+	return ctrl_cmd(c, UBLK_CMD_SET_PARAMS, &cmd);
+}
+
+int ublk_ctrl_get_params(struct ublk_ctrl *c, unsigned int id,
+			 struct ublk_params *p)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	memset(p, 0, sizeof(*p));
+	p->len = sizeof(*p);
+	cmd_init(&cmd, id, p, sizeof(*p));
+	return ctrl_cmd(c, UBLK_CMD_GET_PARAMS, &cmd);
+}
+
+/*
+ * INFO2 where the driver has it (it came with GET_FEATURES), else INFO.
+ * INFO2's buffer starts with the char device's path.
+ */
+int ublk_ctrl_get_info(struct ublk_ctrl *c, unsigned int id,
+		       struct ublksrv_ctrl_dev_info *info)
+{
+	struct {
+		char path[32];
+		struct ublksrv_ctrl_dev_info info;
+	} buf;
+	struct ublksrv_ctrl_cmd cmd;
+	int ret;
+
+	if (c->ioctl_encode) {
+		memset(&buf, 0, sizeof(buf));
+		snprintf(buf.path, sizeof(buf.path), "/dev/ublkc%u", id);
+		cmd_init(&cmd, id, &buf, sizeof(buf));
+		cmd.dev_path_len = sizeof(buf.path);
+		ret = ctrl_cmd(c, UBLK_CMD_GET_DEV_INFO2, &cmd);
+		if (ret >= 0 || ret == -ENODEV) {
+			*info = buf.info;
+			return ret;
+		}
+	}
+	cmd_init(&cmd, id, info, sizeof(*info));
+	return ctrl_cmd(c, UBLK_CMD_GET_DEV_INFO, &cmd);
+}
+
+int ublk_ctrl_get_affinity(struct ublk_ctrl *c, unsigned int id,
+			   unsigned int q_id, cpu_set_t *set)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	CPU_ZERO(set);
+	cmd_init(&cmd, id, set, sizeof(*set));
+	cmd.data[0] = q_id;
+	return ctrl_cmd(c, UBLK_CMD_GET_QUEUE_AFFINITY, &cmd);
+}
+
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int ublk_list_ids(unsigned int *ids, int max)
+{
+	DIR *d = opendir("/sys/class/ublk-char");
+	struct dirent *e;
+	unsigned int id;
+	int n = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) && n < max) {
+		if (sscanf(e->d_name, "ublkc%u", &id) == 1)
+			ids[n++] = id;
+	}
+	closedir(d);
+	qsort(ids, n, sizeof(*ids), cmp_uint);
+	return n;
+}
+
+const char *ublk_state_name(unsigned int state)
+{
+	switch (state) {
+	case UBLK_S_DEV_DEAD:
+		return "DEAD";
+	case UBLK_S_DEV_LIVE:
+		return "LIVE";
+	case UBLK_S_DEV_QUIESCED:
+		return "QUIESCED";
+	case UBLK_S_DEV_FAIL_IO:
+		return "FAIL_IO";
+	}
+	return "UNKNOWN";
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+/* Building what ADD_DEV and SET_PARAMS carry from the user's options. */
+#include <string.h>
+#include <unistd.h>
+
+#include "ublk.h"
+
+/* Feature bits we ask for whenever the driver has them. */
+#define UBLK_WANTED_FEATURES	(UBLK_F_CMD_IOCTL_ENCODE)
+
+void ublk_build_dev_info(const struct ublk_dev_opts *o, uint64_t features,
+			 struct ublksrv_ctrl_dev_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->nr_hw_queues = o->nr_queues;
+	info->queue_depth = o->depth;
+	info->max_io_buf_bytes = UBLK_IO_BUF_BYTES;
+	info->dev_id = o->dev_id < 0 ? ~0U : (unsigned int)o->dev_id;
+	info->flags = (features & UBLK_WANTED_FEATURES) | o->flags;
+}
+
+static unsigned int ilog2_u32(unsigned int v)
+{
+	unsigned int r = 0;
+
+	while (v >>= 1)
+		r++;
+	return r;
+}
+
+/*
+ * Basic params only; a target adds discard where its backend supports it.
+ * The size is rounded down to whole logical blocks.
+ */
+void ublk_build_params(const struct ublk_dev_opts *o, struct ublk_params *p)
+{
+	unsigned int lbs_shift = ilog2_u32(o->block_size);
+	unsigned int pbs = o->block_size > 4096 ? o->block_size : 4096;
+
+	memset(p, 0, sizeof(*p));
+	p->len = sizeof(*p);
+	p->types = UBLK_PARAM_TYPE_BASIC;
+	p->basic.logical_bs_shift = lbs_shift;
+	p->basic.physical_bs_shift = ilog2_u32(pbs);
+	p->basic.io_min_shift = lbs_shift;
+	p->basic.io_opt_shift = ilog2_u32(pbs);
+	p->basic.max_sectors = UBLK_IO_BUF_BYTES >> 9;
+	p->basic.dev_sectors = (o->size >> lbs_shift) << (lbs_shift - 9);
+	if (o->read_only)
+		p->basic.attrs |= UBLK_ATTR_READ_ONLY;
+}

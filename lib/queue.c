@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Data plane: one thread and one io_uring per queue. Each tag is fetched
+ * once, then committed-and-fetched for ever. All completions of one
+ * io_uring_enter are handled as a batch and everything they produce, ublk
+ * commands and target IO alike, goes out with the next enter. Nothing here
+ * allocates once the queue runs.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ublk.h"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+
+/* The IO desc array of a queue sits at a fixed stride in the cdev's mmap. */
+static off_t desc_offset(unsigned int q_id)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	size_t stride = UBLK_MAX_QUEUE_DEPTH * sizeof(struct ublksrv_io_desc);
+
+	stride = (stride + page - 1) & ~(page - 1);
+	return UBLKSRV_CMD_BUF_OFFSET + (off_t)q_id * stride;
+}
+
+static struct io_uring_sqe *get_sqe(struct ublk_queue *q)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+	/* The ring is sized for the worst case; this is only a safety net. */
+	if (!sqe) {
+		io_uring_submit(&q->ring);
+		sqe = io_uring_get_sqe(&q->ring);
+	}
+	return sqe;
+}
+
+static void queue_io_cmd(struct ublk_queue *q, unsigned int tag,
+			 unsigned int op, int result)
+{
+	struct io_uring_sqe *sqe = get_sqe(q);
+	struct ublksrv_io_cmd *cmd;
+
+	if (!sqe) {
+		q->error = -EBUSY;
+		return;
+	}
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = 0;			/* fixed file 0: /dev/ublkcN */
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->cmd_op = op;
+	cmd = (struct ublksrv_io_cmd *)sqe->cmd;
+	cmd->q_id = q->q_id;
+	cmd->tag = tag;
+	cmd->result = result;
+	cmd->addr = (uintptr_t)q->ios[tag].buf;
+	sqe->user_data = ublk_user_data(tag, op, false);
+	q->cmds_inflight++;
+}
+
+void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res)
+{
+	queue_io_cmd(q, tag, q->dev->io_cmd_commit, res);
+}
+
+struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag)
+{
+	struct io_uring_sqe *sqe = get_sqe(q);
+
+	if (!sqe)
+		return NULL;
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->user_data = ublk_user_data(tag, 0, true);
+	q->ios[tag].tgt_pending++;
+	q->tgt_inflight++;
+	return sqe;
+}
+
+static void handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
+{
+	const struct ublk_tgt_ops *ops = q->dev->ops;
+	unsigned int tag = ublk_ud_tag(cqe->user_data);
+	int ret;
+
+	if (tag >= q->depth)
+		return;
+	if (ublk_ud_is_tgt(cqe->user_data)) {
+		q->ios[tag].tgt_pending--;
+		q->tgt_inflight--;
+		ops->io_done(q, tag, cqe);
+		return;
+	}
+
+	q->cmds_inflight--;
+	if (cqe->res != UBLK_IO_RES_OK) {
+		/* ABORT: the device is going away; anything else is fatal too. */
+		if (cqe->res != UBLK_IO_RES_ABORT && !q->error)
+			q->error = cqe->res;
+		q->stopping = true;
+		return;
+	}
+	ret = ops->queue_io(q, tag, &q->descs[tag]);
+	if (ret < 0)
+		ublk_complete_io(q, tag, ret);
+}
+
+static int queue_setup(struct ublk_queue *q)
+{
+	struct ublk_dev *dev = q->dev;
+	struct io_uring_params p;
+	int fds[2] = { dev->cdev_fd, dev->backing_fd };
+	unsigned int entries = 2 * q->depth, tag;
+	size_t page = sysconf(_SC_PAGESIZE);
+	void *map;
+	int ret;
+
+	q->descs_len = q->depth * sizeof(struct ublksrv_io_desc);
+	q->descs_len = (q->descs_len + page - 1) & ~(page - 1);
+	map = mmap(NULL, q->descs_len, PROT_READ, MAP_SHARED | MAP_POPULATE,
+		   dev->cdev_fd, desc_offset(q->q_id));
+	if (map == MAP_FAILED)
+		return -errno;
+	q->descs = map;
+
+	/* Newest first: fewer task-work interrupts, then plain. */
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	ret = io_uring_queue_init_params(entries, &q->ring, &p);
+	if (ret == -EINVAL) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_COOP_TASKRUN;
+		ret = io_uring_queue_init_params(entries, &q->ring, &p);
+	}
+	if (ret == -EINVAL)
+		ret = io_uring_queue_init(entries, &q->ring, 0);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_register_files(&q->ring, fds, dev->backing_fd >= 0 ? 2 : 1);
+	if (ret < 0)
+		return ret;
+
+	/* Buffers come from this thread, so they sit on the queue's node. */
+	for (tag = 0; tag < q->depth; tag++) {
+		ret = posix_memalign(&q->ios[tag].buf, page, dev->info.max_io_buf_bytes);
+		if (ret)
+			return -ret;
+	}
+	return 0;
+}
+
+static void queue_teardown(struct ublk_queue *q)
+{
+	unsigned int tag;
+
+	if (q->ring.ring_fd > 0)
+		io_uring_queue_exit(&q->ring);
+	if (q->descs)
+		munmap((void *)q->descs, q->descs_len);
+	for (tag = 0; tag < q->depth; tag++)
+		free(q->ios[tag].buf);
+}
+
+static void queue_report_ready(struct ublk_queue *q, int error)
+{
+	struct ublk_dev *dev = q->dev;
+
+	pthread_mutex_lock(&dev->lock);
+	if (error && !dev->queue_error)
+		dev->queue_error = error;
+	dev->queues_ready++;
+	pthread_cond_broadcast(&dev->cond);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static void *queue_thread(void *arg)
+{
+	struct ublk_queue *q = arg;
+	struct ublk_dev *dev = q->dev;
+	struct io_uring_cqe *cqe;
+	unsigned int head, n, tag;
+	bool last;
+	int ret;
+
+	q->tid = syscall(SYS_gettid);
+	if (dev->affinity)
+		sched_setaffinity(0, sizeof(cpu_set_t), &dev->affinity[q->q_id]);
+	/* Our IO may be what frees memory: don't let reclaim wait on us. */
+	prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0);
+
+	ret = queue_setup(q);
+	if (!ret) {
+		for (tag = 0; tag < q->depth; tag++)
+			queue_io_cmd(q, tag, dev->io_cmd_fetch, -1);
+		ret = io_uring_submit(&q->ring);
+		ret = ret < 0 ? ret : q->error;
+	}
+	queue_report_ready(q, ret);
+	if (ret < 0)
+		goto out;
+
+	while (!(q->stopping && !q->cmds_inflight && !q->tgt_inflight)) {
+		ret = io_uring_submit_and_wait(&q->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			q->error = ret;
+			break;
+		}
+		n = 0;
+		io_uring_for_each_cqe(&q->ring, head, cqe) {
+			handle_cqe(q, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&q->ring, n);
+	}
+out:
+	queue_teardown(q);
+	pthread_mutex_lock(&dev->lock);
+	last = --dev->queues_live == 0;
+	pthread_mutex_unlock(&dev->lock);
+	/* The server's main thread sleeps in sigwait until the queues end. */
+	if (last)
+		kill(getpid(), SIGUSR1);
+	return NULL;
+}
+
+/*
+ * Start one thread per queue and wait until every tag has been fetched
+ * (START_DEV waits for that in the kernel). Returns 0 or the first error.
+ */
+int ublk_queues_start(struct ublk_dev *dev)
+{
+	unsigned int i, nq = dev->info.nr_hw_queues;
+	int ret = 0;
+
+	pthread_mutex_init(&dev->lock, NULL);
+	pthread_cond_init(&dev->cond, NULL);
+	for (i = 0; i < nq; i++) {
+		struct ublk_queue *q;
+
+		q = calloc(1, sizeof(*q) + dev->info.queue_depth * sizeof(q->ios[0]));
+		if (!q)
+			return -ENOMEM;
+		q->dev = dev;
+		q->q_id = i;
+		q->depth = dev->info.queue_depth;
+		dev->queues[i] = q;
+		pthread_mutex_lock(&dev->lock);
+		dev->queues_live++;
+		pthread_mutex_unlock(&dev->lock);
+		ret = -pthread_create(&q->thread, NULL, queue_thread, q);
+		if (ret) {
+			pthread_mutex_lock(&dev->lock);
+			dev->queues_live--;
+			dev->queues_ready++;
+			pthread_mutex_unlock(&dev->lock);
+			free(q);
+			dev->queues[i] = NULL;
+			break;
+		}
+	}
+	pthread_mutex_lock(&dev->lock);
+	while (dev->queues_ready < i)
+		pthread_cond_wait(&dev->cond, &dev->lock);
+	if (!ret)
+		ret = dev->queue_error;
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+void ublk_queues_join(struct ublk_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < UBLK_MAX_QUEUES; i++) {
+		if (!dev->queues[i])
+			continue;
+		pthread_join(dev->queues[i]->thread, NULL);
+		free(dev->queues[i]);
+		dev->queues[i] = NULL;
+	}
+}

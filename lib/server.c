@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-device server and its start-up handshake. `add` forks the server,
+ * which creates the device itself and reports over a pipe: "ID <id> <pid>"
+ * once ADD_DEV succeeded, then "OK" when /dev/ublkbN is usable or
+ * "ERR <text>". End of file without "OK" means the server died; the parent
+ * then removes whatever it had created, so a failed add leaves nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ublk.h"
+
+#define START_TIMEOUT_MS	60000
+#define EXIT_TIMEOUT_MS		10000
+
+static void report(int fd, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	if (fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	while (write(fd, line, n) < 0 && errno == EINTR)
+		;
+}
+
+static const struct ublk_tgt_ops *const targets[] = {
+	&null_tgt_ops,
+	&loop_tgt_ops,
+};
+
+const struct ublk_tgt_ops *ublk_find_target(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(targets); i++)
+		if (!strcmp(targets[i]->name, name))
+			return targets[i];
+	return NULL;
+}
+
+static void load_affinity(struct ublk_ctrl *c, struct ublk_dev *dev)
+{
+	unsigned int i, nq = dev->info.nr_hw_queues;
+
+	dev->affinity = calloc(nq, sizeof(cpu_set_t));
+	if (!dev->affinity)
+		return;
+	for (i = 0; i < nq; i++) {
+		if (ublk_ctrl_get_affinity(c, dev->info.dev_id, i,
+					   &dev->affinity[i]) < 0 ||
+		    !CPU_COUNT(&dev->affinity[i])) {
+			free(dev->affinity);
+			dev->affinity = NULL;
+			return;
+		}
+	}
+}
+
+static int open_cdev(struct ublk_dev *dev)
+{
+	char path[64], sys[96];
+	int ret;
+
+	snprintf(path, sizeof(path), "/dev/ublkc%u", dev->info.dev_id);
+	snprintf(sys, sizeof(sys), "/sys/class/ublk-char/ublkc%u/dev",
+		 dev->info.dev_id);
+	ret = ublk_wait_node(path, sys, S_IFCHR, 3000);
+	if (ret)
+		return ret;
+	dev->cdev_fd = open(path, O_RDWR | O_CLOEXEC);
+	return dev->cdev_fd < 0 ? -errno : 0;
+}
+
+static int wait_bdev(unsigned int id)
+{
+	char path[64], sys[96];
+
+	snprintf(path, sizeof(path), "/dev/ublkb%u", id);
+	snprintf(sys, sizeof(sys), "/sys/class/block/ublkb%u/dev", id);
+	return ublk_wait_node(path, sys, S_IFBLK, 3000);
+}
+
+static int save_state(struct ublk_dev *dev)
+{
+	struct ublk_state st;
+	unsigned int i;
+
+	memset(&st, 0, sizeof(st));
+	st.opts = dev->opts;
+	st.opts.dev_id = dev->info.dev_id;
+	st.pid = getpid();
+	if (dev->ops->describe)
+		dev->ops->describe(dev, st.tgt_json, sizeof(st.tgt_json));
+	for (i = 0; i < dev->info.nr_hw_queues; i++)
+		st.tids[i] = dev->queues[i]->tid;
+	return ublk_state_write(dev->info.dev_id, &st);
+}
+
+/* Sleep until the queues end; a signal to us stops the device first. */
+static bool serve_until_stopped(struct ublk_ctrl *c, struct ublk_dev *dev,
+				const sigset_t *sigs)
+{
+	bool self_stop = false;
+	int sig;
+
+	for (;;) {
+		sig = sigwaitinfo(sigs, NULL);
+		if (sig == SIGUSR1)
+			return self_stop;
+		if ((sig == SIGINT || sig == SIGTERM) && !self_stop) {
+			self_stop = true;
+			ublk_ctrl_stop_dev(c, dev->info.dev_id);
+		}
+	}
+}
+
+/* Returns an exit code; failures are reported on report_fd. */
+static int server_run(const struct ublk_dev_opts *o, int report_fd)
+{
+	struct ublk_ctrl ctrl;
+	struct ublk_params params;
+	struct ublk_dev dev;
+	struct ublk_state st;
+	sigset_t sigs;
+	int ret;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&dev, 0, sizeof(dev));
+	dev.opts = *o;
+	dev.cdev_fd = -1;
+	dev.backing_fd = -1;
+	dev.ops = ublk_find_target(o->target);
+	if (!dev.ops) {
+		report(report_fd, "ERR unknown target '%s'", o->target);
+		return 1;
+	}
+	ret = ublk_ctrl_open(&ctrl);
+	if (ret) {
+		report(report_fd, "ERR %s", ret == -ENODEV ?
+		       "ublk driver not loaded (try: modprobe ublk_drv)" :
+		       strerror(-ret));
+		return 1;
+	}
+	ret = dev.ops->init(&dev, &params);
+	if (ret) {
+		if (o->file[0])
+			report(report_fd, "ERR %s: %s", o->file,
+			       ret == -ENOSPC ? "smaller than one block" :
+			       strerror(-ret));
+		else
+			report(report_fd, "ERR target %s: %s", o->target,
+			       strerror(-ret));
+		return 1;
+	}
+	ublk_build_dev_info(&dev.opts, ctrl.features, &dev.info);
+	ret = ublk_ctrl_add_dev(&ctrl, &dev.info);
+	if (ret) {
+		if (ret == -EEXIST)
+			report(report_fd, "ERR device %d already exists", o->dev_id);
+		else
+			report(report_fd, "ERR ADD_DEV: %s", strerror(-ret));
+		return 1;
+	}
+	report(report_fd, "ID %u %d", dev.info.dev_id, (int)getpid());
+
+	if (dev.info.flags & UBLK_F_CMD_IOCTL_ENCODE) {
+		dev.io_cmd_fetch = UBLK_U_IO_FETCH_REQ;
+		dev.io_cmd_commit = UBLK_U_IO_COMMIT_AND_FETCH_REQ;
+	} else {
+		dev.io_cmd_fetch = UBLK_IO_FETCH_REQ;
+		dev.io_cmd_commit = UBLK_IO_COMMIT_AND_FETCH_REQ;
+	}
+	ret = ublk_ctrl_set_params(&ctrl, dev.info.dev_id, &params);
+	if (ret) {
+		report(report_fd, "ERR SET_PARAMS: %s", strerror(-ret));
+		return 1;
+	}
+	load_affinity(&ctrl, &dev);
+	ret = open_cdev(&dev);
+	if (ret) {
+		report(report_fd, "ERR /dev/ublkc%u: %s", dev.info.dev_id,
+		       strerror(-ret));
+		return 1;
+	}
+	ret = ublk_queues_start(&dev);
+	if (ret) {
+		report(report_fd, "ERR queue setup: %s", strerror(-ret));
+		return 1;
+	}
+	ret = ublk_ctrl_start_dev(&ctrl, dev.info.dev_id, getpid());
+	if (ret) {
+		report(report_fd, "ERR START_DEV: %s", strerror(-ret));
+		return 1;
+	}
+	ret = wait_bdev(dev.info.dev_id);
+	if (!ret)
+		ret = save_state(&dev);
+	if (ret) {
+		report(report_fd, "ERR device start: %s", strerror(-ret));
+		ublk_ctrl_stop_dev(&ctrl, dev.info.dev_id);
+		return 1;
+	}
+	report(report_fd, "OK");
+	if (report_fd >= 0)
+		close(report_fd);
+
+	bool self_stop = serve_until_stopped(&ctrl, &dev, &sigs);
+
+	ublk_queues_join(&dev);
+	close(dev.cdev_fd);
+	if (dev.ops->deinit)
+		dev.ops->deinit(&dev);
+	/* Only what we stopped ourselves is ours to delete; see del. */
+	if (self_stop)
+		ublk_ctrl_del_dev(&ctrl, dev.info.dev_id, false);
+	if (ublk_state_read(dev.info.dev_id, &st) == 0 && st.pid == getpid())
+		ublk_state_remove(dev.info.dev_id);
+	ublk_ctrl_close(&ctrl);
+	return 0;
+}
+
+/* Wait for pid to exit; SIGKILL it after timeout_ms, give up 2 s later. */
+static void wait_gone(pid_t pid, unsigned int timeout_ms)
+{
+	unsigned int waited = 0;
+
+	while (ublk_pid_alive(pid) && waited < timeout_ms + 2000) {
+		if (waited == timeout_ms)
+			kill(pid, SIGKILL);
+		ublk_sleep_ms(10);
+		waited += 10;
+	}
+}
+
+/* Undo a start-up that did not finish: the server is gone or going. */
+static void cleanup_failed(int id, pid_t pid)
+{
+	struct ublk_ctrl c;
+
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		wait_gone(pid, 2000);
+	}
+	if (id < 0 || ublk_ctrl_open(&c))
+		return;
+	ublk_ctrl_stop_dev(&c, id);
+	ublk_ctrl_del_dev(&c, id, false);
+	ublk_state_remove(id);
+	ublk_ctrl_close(&c);
+}
+
+static void detach_stdio(bool keep_stderr)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	if (!keep_stderr)
+		dup2(fd, 2);
+	close(fd);
+}
+
+/* Read "KEY rest" lines from fd until OK, ERR or EOF/timeout. */
+static int read_reports(int fd, struct ublk_spawn_result *res, char *err,
+			size_t len)
+{
+	char buf[1024];
+	size_t have = 0;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	time_t deadline = time(NULL) + START_TIMEOUT_MS / 1000;
+
+	snprintf(err, len, "server exited during start-up");
+	for (;;) {
+		char *nl;
+		ssize_t n;
+		int left = (int)(deadline - time(NULL));
+
+		while ((nl = memchr(buf, '\n', have))) {
+			*nl = 0;
+			if (!strcmp(buf, "OK"))
+				return 0;
+			if (!strncmp(buf, "ERR ", 4)) {
+				snprintf(err, len, "%s", buf + 4);
+				return -1;
+			}
+			sscanf(buf, "ID %d %d", &res->dev_id, &res->pid);
+			have -= nl + 1 - buf;
+			memmove(buf, nl + 1, have);
+		}
+		if (left <= 0 || poll(&pfd, 1, left * 1000) == 0) {
+			snprintf(err, len, "server did not start within %d s",
+				 START_TIMEOUT_MS / 1000);
+			return -1;
+		}
+		n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		have += n;
+	}
+}
+
+int ublk_server_spawn(const struct ublk_dev_opts *o,
+		      struct ublk_spawn_result *res, char *err, size_t len)
+{
+	int p[2], status;
+	pid_t pid;
+
+	res->dev_id = -1;
+	res->pid = -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, len, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (!o->foreground) {
+			setsid();
+			pid = fork();
+			if (pid)
+				_exit(pid < 0);
+		}
+		/* Hold no directory or terminal of the caller's. */
+		if (chdir("/") < 0)
+			_exit(1);
+		detach_stdio(o->foreground);
+		_exit(server_run(o, p[1]));
+	}
+	close(p[1]);
+	if (!o->foreground)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	else
+		res->pid = pid;
+	if (read_reports(p[0], res, err, len)) {
+		close(p[0]);
+		cleanup_failed(res->dev_id, res->pid);
+		if (o->foreground)
+			waitpid(pid, &status, 0);
+		return -1;
+	}
+	close(p[0]);
+	return 0;
+}
+
+int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
+		    unsigned int timeout_ms)
+{
+	struct ublksrv_ctrl_dev_info info;
+	struct ublk_state st;
+	pid_t state_pid = -1;
+	int ret;
+
+	ret = ublk_ctrl_get_info(c, id, &info);
+	if (ret < 0)
+		return ret;
+	if (ublk_state_read(id, &st) == 0)
+		state_pid = st.pid;
+	ret = ublk_ctrl_stop_dev(c, id);
+	if (ret == -ENODEV || ret == -ENOENT)
+		return -ENODEV;
+	if (async) {
+		ret = ublk_ctrl_del_dev(c, id, true);
+		ublk_state_remove(id);
+		return ret == -ENODEV ? 0 : ret;
+	}
+	wait_gone(info.ublksrv_pid, timeout_ms);
+	if (state_pid != info.ublksrv_pid)
+		wait_gone(state_pid, timeout_ms);
+	ret = ublk_ctrl_del_dev(c, id, false);
+	ublk_state_remove(id);
+	return ret == -ENODEV ? 0 : ret;
+}

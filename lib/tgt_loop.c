@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+/*
+ * loop target: requests become IO on a backing file, submitted on the
+ * queue's own ring (fixed file 1), so one io_uring_enter carries both the
+ * ublk commits and the file IO.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ublk.h"
+
+#define LOOP_FILE_IDX	1
+
+/* Punching a hole past EOF changes nothing, and tells whether we can. */
+static bool loop_can_punch(int fd, uint64_t size)
+{
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 size, 4096) == 0;
+}
+
+static int loop_init(struct ublk_dev *dev, struct ublk_params *p)
+{
+	struct ublk_dev_opts *o = &dev->opts;
+	int flags = (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	uint64_t size;
+	struct stat st;
+	int fd;
+
+	if (!o->file[0])
+		return -EINVAL;
+	if (o->direct_io)
+		flags |= O_DIRECT;
+	fd = open(o->file, flags);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		goto fail_errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+			goto fail_errno;
+	} else if (S_ISREG(st.st_mode)) {
+		size = st.st_size;
+	} else {
+		close(fd);
+		return -EINVAL;
+	}
+	if (!o->size || o->size > size)
+		o->size = size;
+	if (o->size < o->block_size) {
+		close(fd);
+		return -ENOSPC;
+	}
+	dev->backing_fd = fd;
+
+	ublk_build_params(o, p);
+	/* Buffered writes sit in the page cache: ask for flushes. */
+	p->basic.attrs |= UBLK_ATTR_VOLATILE_CACHE;
+	if (!o->read_only && S_ISREG(st.st_mode) && loop_can_punch(fd, size)) {
+		p->types |= UBLK_PARAM_TYPE_DISCARD;
+		p->discard.discard_granularity = st.st_blksize ? st.st_blksize : 4096;
+		p->discard.max_discard_sectors = UINT32_MAX >> 9;
+		p->discard.max_write_zeroes_sectors = UINT32_MAX >> 9;
+		p->discard.max_discard_segments = 1;
+	}
+	return 0;
+
+fail_errno:
+	flags = -errno;
+	close(fd);
+	return flags;
+}
+
+static void loop_deinit(struct ublk_dev *dev)
+{
+	if (dev->backing_fd >= 0)
+		close(dev->backing_fd);
+	dev->backing_fd = -1;
+}
+
+static int loop_queue_io(struct ublk_queue *q, unsigned int tag,
+			 const struct ublksrv_io_desc *iod)
+{
+	unsigned int op = ublksrv_get_op(iod);
+	uint64_t off = iod->start_sector << 9;
+	uint32_t len = iod->nr_sectors << 9;
+	struct io_uring_sqe *sqe;
+	void *buf = q->ios[tag].buf;
+	int mode;
+
+	switch (op) {
+	case UBLK_IO_OP_READ:
+	case UBLK_IO_OP_WRITE:
+	case UBLK_IO_OP_FLUSH:
+	case UBLK_IO_OP_DISCARD:
+	case UBLK_IO_OP_WRITE_ZEROES:
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	sqe = ublk_queue_tgt_sqe(q, tag);
+	if (!sqe)
+		return -EBUSY;
+	switch (op) {
+	case UBLK_IO_OP_READ:
+		sqe->opcode = IORING_OP_READ;
+		break;
+	case UBLK_IO_OP_WRITE:
+		sqe->opcode = IORING_OP_WRITE;
+		break;
+	case UBLK_IO_OP_FLUSH:
+		io_uring_prep_fsync(sqe, LOOP_FILE_IDX, IORING_FSYNC_DATASYNC);
+		goto fixed;
+	case UBLK_IO_OP_DISCARD:
+	case UBLK_IO_OP_WRITE_ZEROES:
+		mode = FALLOC_FL_KEEP_SIZE;
+		if (op == UBLK_IO_OP_WRITE_ZEROES &&
+		    (iod->op_flags & UBLK_IO_F_NOUNMAP))
+			mode |= FALLOC_FL_ZERO_RANGE;
+		else
+			mode |= FALLOC_FL_PUNCH_HOLE;
+		io_uring_prep_fallocate(sqe, LOOP_FILE_IDX, mode, off, len);
+		goto fixed;
+	}
+	sqe->fd = LOOP_FILE_IDX;
+	sqe->addr = (uintptr_t)buf;
+	sqe->len = len;
+	sqe->off = off;
+fixed:
+	sqe->flags |= IOSQE_FIXED_FILE;
+	sqe->user_data = ublk_user_data(tag, op, true);
+	return 1;
+}
+
+static void loop_io_done(struct ublk_queue *q, unsigned int tag,
+			 const struct io_uring_cqe *cqe)
+{
+	unsigned int op = ublk_ud_op(cqe->user_data);
+	const struct ublksrv_io_desc *iod = &q->descs[tag];
+	int res = cqe->res;
+
+	/* fsync and fallocate report 0; the block layer wants the length. */
+	if (res == 0 && op != UBLK_IO_OP_READ && op != UBLK_IO_OP_WRITE)
+		res = iod->nr_sectors << 9;
+	ublk_complete_io(q, tag, res);
+}
+
+static int loop_describe(const struct ublk_dev *dev, char *buf, size_t len)
+{
+	char file[PATH_MAX * 2];
+	int n;
+
+	if (ublk_json_escape(dev->opts.file, file, sizeof(file)) < 0)
+		return -1;
+	n = snprintf(buf, len,
+		     "{\"name\":\"loop\",\"backing_file\":\"%s\",\"dev_size\":%llu,\"direct_io\":%d}",
+		     file, (unsigned long long)dev->opts.size, dev->opts.direct_io);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+const struct ublk_tgt_ops loop_tgt_ops = {
+	.name		= "loop",
+	.init		= loop_init,
+	.deinit		= loop_deinit,
+	.queue_io	= loop_queue_io,
+	.io_done	= loop_io_done,
+	.describe	= loop_describe,
+};

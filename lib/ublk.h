@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ublkctl's internal library: control plane, data plane, targets' interface
+ * and device state. Functions here return 0 or a negative errno and never
+ * print or exit; the applets decide what the user sees.
+ */
+#ifndef UBLKCTL_UBLK_H
+#define UBLKCTL_UBLK_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <liburing.h>
+
+#include "uapi.h"
+
+#define UBLK_CONTROL_PATH	"/dev/ublk-control"
+#define UBLK_STATE_DIR		"/run/ublk"
+#define UBLK_DEF_QUEUES		1
+#define UBLK_DEF_DEPTH		128
+#define UBLK_DEF_NULL_SIZE	(250ULL << 30)
+#define UBLK_IO_BUF_BYTES	(512U << 10)
+#define UBLK_MAX_QUEUES		64	/* what we accept; the UAPI allows more */
+#define UBLK_TARGET_LEN		16
+#define UBLK_JSON_LEN		512
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What the user asked for. Everything needed to serve the device again. */
+struct ublk_dev_opts {
+	int dev_id;			/* -1: the kernel picks the first free */
+	char target[UBLK_TARGET_LEN];
+	unsigned int nr_queues;
+	unsigned int depth;
+	unsigned int block_size;	/* logical block size, 512..4096 */
+	uint64_t size;			/* bytes; loop: 0 means the file's */
+	char file[PATH_MAX];		/* loop: absolute backing file path */
+	bool read_only;
+	bool direct_io;
+	bool foreground;
+	uint64_t flags;			/* extra UBLK_F_* asked for */
+};
+
+void ublk_dev_opts_init(struct ublk_dev_opts *o);
+
+/* ---- parse.c: validated number parsing ---- */
+int ublk_parse_uint(const char *s, unsigned int min, unsigned int max,
+		    unsigned int *out);
+int ublk_parse_size(const char *s, uint64_t *out);
+int ublk_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* ---- ctrl.c: /dev/ublk-control ---- */
+struct ublk_ctrl {
+	int fd;
+	struct io_uring ring;
+	uint64_t features;	/* GET_FEATURES, 0 when the driver lacks it */
+	bool ioctl_encode;	/* use UBLK_U_CMD_* opcodes */
+};
+
+int ublk_ctrl_open(struct ublk_ctrl *c);
+void ublk_ctrl_close(struct ublk_ctrl *c);
+int ublk_ctrl_add_dev(struct ublk_ctrl *c, struct ublksrv_ctrl_dev_info *info);
+int ublk_ctrl_del_dev(struct ublk_ctrl *c, unsigned int id, bool async);
+int ublk_ctrl_start_dev(struct ublk_ctrl *c, unsigned int id, pid_t pid);
+int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id);
+int ublk_ctrl_set_params(struct ublk_ctrl *c, unsigned int id,
+			 struct ublk_params *p);
+int ublk_ctrl_get_params(struct ublk_ctrl *c, unsigned int id,
+			 struct ublk_params *p);
+int ublk_ctrl_get_info(struct ublk_ctrl *c, unsigned int id,
+		       struct ublksrv_ctrl_dev_info *info);
+int ublk_ctrl_get_affinity(struct ublk_ctrl *c, unsigned int id,
+			   unsigned int q_id, cpu_set_t *set);
+int ublk_ctrl_get_features(struct ublk_ctrl *c, uint64_t *features);
+/* Device ids present in sysfs, sorted; returns their number or -errno. */
+int ublk_list_ids(unsigned int *ids, int max);
+const char *ublk_state_name(unsigned int state);
+
+/* ---- params.c: what ADD_DEV and SET_PARAMS get ---- */
+void ublk_build_dev_info(const struct ublk_dev_opts *o, uint64_t features,
+			 struct ublksrv_ctrl_dev_info *info);
+void ublk_build_params(const struct ublk_dev_opts *o, struct ublk_params *p);
+
+/* ---- queue.c and the target interface ---- */
+struct ublk_dev;
+struct ublk_queue;
+
+/*
+ * A target. Every callback but init runs on the queue's own thread, and the
+ * queue loop knows nothing else about the target.
+ */
+struct ublk_tgt_ops {
+	const char *name;
+	/* Open backing resources, settle opts->size, fill params. Required. */
+	int (*init)(struct ublk_dev *dev, struct ublk_params *p);
+	/* Undo init. Optional. */
+	void (*deinit)(struct ublk_dev *dev);
+	/*
+	 * Start one request. Returns the number of target SQEs queued with
+	 * ublk_queue_tgt_sqe(), 0 after completing it with ublk_complete_io(),
+	 * or -errno to fail it. Required.
+	 */
+	int (*queue_io)(struct ublk_queue *q, unsigned int tag,
+			const struct ublksrv_io_desc *iod);
+	/* One target SQE completed. Required when queue_io queues SQEs. */
+	void (*io_done)(struct ublk_queue *q, unsigned int tag,
+			const struct io_uring_cqe *cqe);
+	/* A short JSON object describing the target, for state and list. */
+	int (*describe)(const struct ublk_dev *dev, char *buf, size_t len);
+};
+
+extern const struct ublk_tgt_ops null_tgt_ops;
+extern const struct ublk_tgt_ops loop_tgt_ops;
+const struct ublk_tgt_ops *ublk_find_target(const char *name);
+
+struct ublk_io {
+	void *buf;
+	unsigned int tgt_pending;	/* target SQEs in flight */
+};
+
+struct ublk_queue {
+	struct ublk_dev *dev;
+	unsigned int q_id;
+	unsigned int depth;
+	struct io_uring ring;
+	const struct ublksrv_io_desc *descs;
+	size_t descs_len;
+	unsigned int cmds_inflight;
+	unsigned int tgt_inflight;
+	bool stopping;
+	pid_t tid;
+	pthread_t thread;
+	int error;
+	struct ublk_io ios[];
+};
+
+struct ublk_dev {
+	struct ublk_dev_opts opts;
+	struct ublksrv_ctrl_dev_info info;
+	const struct ublk_tgt_ops *ops;
+	int cdev_fd;
+	int backing_fd;			/* -1 when the target has none */
+	uint64_t io_cmd_fetch;		/* FETCH_REQ opcode in use */
+	uint64_t io_cmd_commit;		/* COMMIT_AND_FETCH_REQ opcode */
+	cpu_set_t *affinity;		/* per queue, may be NULL */
+	struct ublk_queue *queues[UBLK_MAX_QUEUES];
+	/* start-up rendezvous with the queue threads */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int queues_ready;
+	unsigned int queues_live;
+	int queue_error;
+};
+
+/* Queue one target SQE for tag; returns it or NULL when the SQ is full. */
+struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag);
+/* Commit the result of tag and fetch its next request. */
+void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res);
+int ublk_queues_start(struct ublk_dev *dev);
+void ublk_queues_join(struct ublk_dev *dev);
+
+/* user_data layout shared by the queue loop and the targets */
+static inline uint64_t ublk_user_data(unsigned int tag, unsigned int op,
+				      bool tgt)
+{
+	return tag | (uint64_t)(op & 0xff) << 16 | (uint64_t)tgt << 63;
+}
+static inline unsigned int ublk_ud_tag(uint64_t ud) { return ud & 0xffff; }
+static inline unsigned int ublk_ud_op(uint64_t ud) { return (ud >> 16) & 0xff; }
+static inline bool ublk_ud_is_tgt(uint64_t ud) { return ud >> 63; }
+
+/* ---- state.c: /run/ublk/<id> ---- */
+struct ublk_state {
+	struct ublk_dev_opts opts;
+	pid_t pid;
+	char tgt_json[UBLK_JSON_LEN];
+	pid_t tids[UBLK_MAX_QUEUES];
+};
+
+const char *ublk_state_dir(void);
+int ublk_state_path(unsigned int id, char *buf, size_t len);
+int ublk_state_format(const struct ublk_state *s, char *buf, size_t len);
+int ublk_state_parse(const char *text, struct ublk_state *s);
+int ublk_state_write(unsigned int id, const struct ublk_state *s);
+int ublk_state_read(unsigned int id, struct ublk_state *s);
+int ublk_state_remove(unsigned int id);
+
+/* ---- server.c: the per-device server process ---- */
+struct ublk_spawn_result {
+	int dev_id;
+	pid_t pid;
+};
+/*
+ * Create and serve a device. Without opts->foreground it forks a server and
+ * returns once /dev/ublkbN is usable, with err (len bytes) describing any
+ * failure. With foreground it serves in this process until the device stops.
+ */
+int ublk_server_spawn(const struct ublk_dev_opts *o,
+		      struct ublk_spawn_result *res, char *err, size_t len);
+/* Stop and delete device id, wait for its server; returns 0 or -errno. */
+int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
+		    unsigned int timeout_ms);
+
+/* ---- util.c ---- */
+bool ublk_pid_alive(pid_t pid);
+int ublk_wait_node(const char *path, const char *sysfs_dev, mode_t type,
+		   unsigned int timeout_ms);
+void ublk_sleep_ms(unsigned int ms);
+int ublk_json_escape(const char *s, char *buf, size_t len);
+
+#endif
