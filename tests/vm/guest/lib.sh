@@ -2,7 +2,7 @@
 # Sourced by every scenario. A scenario exits 0 (pass), 77 (skip, after
 # printing "SKIP: reason") or anything else (fail, after "FAIL: reason").
 
-h() { chroot /host /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }		# a host tool: fio, mkfs.ext4, fsck
+h() { chroot /host /usr/bin/env -C "$PWD" PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }		# a host tool: fio, mkfs.ext4, fsck
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 note() { echo "-- $*"; }

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Description: the null and loop targets through their ops table, with a
+ * fake queue standing in for queue.c (its two functions are defined here).
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/falloc.h>
+#include <cmocka.h>
+
+#include "ublk.h"
+
+/* ---- the fake queue ---- */
+static struct io_uring_sqe fake_sqe;
+
+void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res)
+{
+	check_expected(tag);
+	check_expected(res);
+}
+
+struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag)
+{
+	memset(&fake_sqe, 0, sizeof(fake_sqe));
+	fake_sqe.user_data = ublk_user_data(tag, 0, true);
+	q->ios[tag].tgt_pending++;
+	return &fake_sqe;
+}
+
+struct fake {
+	struct ublk_dev dev;
+	struct ublk_queue *q;
+	struct ublksrv_io_desc descs[4];
+	char path[64];
+};
+
+static struct fake *fake_new(const char *target, uint64_t file_size)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	int fd;
+
+	ublk_dev_opts_init(&f->dev.opts);
+	strcpy(f->dev.opts.target, target);
+	f->dev.backing_fd = -1;
+	f->dev.ops = ublk_find_target(target);
+	f->q = calloc(1, sizeof(*f->q) + 4 * sizeof(f->q->ios[0]));
+	f->q->dev = &f->dev;
+	f->q->depth = 4;
+	f->q->descs = f->descs;
+	f->q->ios[1].buf = (void *)0x1000;
+	if (file_size) {
+		strcpy(f->path, "/tmp/ublkctl-tgt-XXXXXX");
+		fd = mkstemp(f->path);
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, file_size), 0);
+		close(fd);
+		strcpy(f->dev.opts.file, f->path);
+	}
+	return f;
+}
+
+static void fake_free(struct fake *f)
+{
+	if (f->dev.ops->deinit)
+		f->dev.ops->deinit(&f->dev);
+	if (f->path[0])
+		unlink(f->path);
+	free(f->q);
+	free(f);
+}
+
+/* Fake ublk_find_target lives in server.c; the tests need only these two. */
+const struct ublk_tgt_ops *ublk_find_target(const char *name)
+{
+	return !strcmp(name, "null") ? &null_tgt_ops :
+	       !strcmp(name, "loop") ? &loop_tgt_ops : NULL;
+}
+
+static void null__queue_io__completes_full_length(void **state)
+{
+	struct fake *f = fake_new("null", 0);
+	struct ublk_params p;
+
+	f->dev.opts.size = 1ULL << 30;
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	assert_int_equal(p.basic.dev_sectors, (1ULL << 30) >> 9);
+	f->descs[2] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_READ,
+						.nr_sectors = 8 };
+	expect_value(ublk_complete_io, tag, 2);
+	expect_value(ublk_complete_io, res, 4096);
+	assert_int_equal(f->dev.ops->queue_io(f->q, 2, &f->descs[2]), 0);
+	fake_free(f);
+}
+
+static void loop__init__size_from_file_and_discard(void **state)
+{
+	struct fake *f = fake_new("loop", 8 << 20);
+	struct ublk_params p;
+
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	assert_true(f->dev.backing_fd >= 0);
+	assert_int_equal(f->dev.opts.size, 8 << 20);
+	assert_int_equal(p.basic.dev_sectors, (8 << 20) >> 9);
+	assert_true(p.basic.attrs & UBLK_ATTR_VOLATILE_CACHE);
+	/* /tmp can punch holes on the machines we test on */
+	assert_true(p.types & UBLK_PARAM_TYPE_DISCARD);
+	fake_free(f);
+}
+
+static void loop__init__tiny_file_refused(void **state)
+{
+	struct fake *f = fake_new("loop", 100);
+	struct ublk_params p;
+
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), -ENOSPC);
+	assert_int_equal(f->dev.backing_fd, -1);
+	fake_free(f);
+}
+
+static void loop__read__one_sqe_then_commit(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+	struct io_uring_cqe cqe = { 0 };
+	struct ublk_params p;
+
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	f->descs[1] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_READ,
+						.nr_sectors = 16,
+						.start_sector = 64 };
+	assert_int_equal(f->dev.ops->queue_io(f->q, 1, &f->descs[1]), 1);
+	assert_int_equal(fake_sqe.opcode, IORING_OP_READ);
+	assert_int_equal(fake_sqe.fd, 1);
+	assert_true(fake_sqe.flags & IOSQE_FIXED_FILE);
+	assert_int_equal(fake_sqe.off, 64 * 512);
+	assert_int_equal(fake_sqe.len, 8192);
+	assert_int_equal(fake_sqe.addr, 0x1000);
+	assert_int_equal(ublk_ud_tag(fake_sqe.user_data), 1);
+	assert_true(ublk_ud_is_tgt(fake_sqe.user_data));
+
+	cqe.user_data = fake_sqe.user_data;
+	cqe.res = 8192;
+	expect_value(ublk_complete_io, tag, 1);
+	expect_value(ublk_complete_io, res, 8192);
+	f->dev.ops->io_done(f->q, 1, &cqe);
+	fake_free(f);
+}
+
+static void loop__flush_and_discard__length_reported(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+	struct io_uring_cqe cqe = { 0 };
+	struct ublk_params p;
+
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_DISCARD,
+						.nr_sectors = 8 };
+	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
+	assert_int_equal(fake_sqe.opcode, IORING_OP_FALLOCATE);
+	assert_int_equal(fake_sqe.len, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE);
+	cqe.user_data = fake_sqe.user_data;
+	cqe.res = 0;
+	expect_value(ublk_complete_io, tag, 0);
+	expect_value(ublk_complete_io, res, 4096);
+	f->dev.ops->io_done(f->q, 0, &cqe);
+
+	f->descs[0].op_flags = UBLK_IO_OP_FLUSH;
+	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
+	assert_int_equal(fake_sqe.opcode, IORING_OP_FSYNC);
+	fake_free(f);
+}
+
+static void loop__unknown_op__refused(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+	struct ublk_params p;
+
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_ZONE_OPEN };
+	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), -EOPNOTSUPP);
+	fake_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(null__queue_io__completes_full_length),
+		cmocka_unit_test(loop__init__size_from_file_and_discard),
+		cmocka_unit_test(loop__init__tiny_file_refused),
+		cmocka_unit_test(loop__read__one_sqe_then_commit),
+		cmocka_unit_test(loop__flush_and_discard__length_reported),
+		cmocka_unit_test(loop__unknown_op__refused),
+	};
+
+	return cmocka_run_group_tests_name("target", tests, NULL, NULL);
+}
