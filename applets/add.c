@@ -23,16 +23,10 @@ static const char usage[] =
 "\n"
 "Options:\n"
 " -t, --type TYPE          target: null or loop\n"
-" -n, --number ID          device id (default: the first free one)\n"
-" -q, --queues N           hardware queues, 1-64 (default 1)\n"
-" -d, --depth N            queue depth, 1-4096 (default 128)\n"
 " -s, --size SIZE          null: device size, K/M/G/T suffixes (default 250G)\n"
 " -f, --file FILE          loop: backing file or block device (size from it)\n"
-" -b, --block-size N       logical block size, 512-4096, a power of 2\n"
-" -r, --read-only          refuse writes\n"
 "     --direct-io          loop: open FILE with O_DIRECT (no page cache)\n"
-"     --foreground         serve in this process until the device is deleted\n"
-" -h, --help               this text\n"
+ADD_COMMON_OPTIONS
 "\n"
 "Exit status: 0 when the device is ready, 1 on failure (nothing is left\n"
 "behind), 2 on a usage error.\n";
@@ -150,9 +144,8 @@ int add_run(int argc, char **argv, const char *fixed_target,
 			strcpy(o.target, optarg);
 			break;
 		case 'n':
-			ret = ublk_parse_uint(optarg, 0, (1U << 20) - 1, &v);
-			if (ret)
-				return number_error("device id", optarg, ret);
+			if (parse_dev_id(optarg, &v))
+				return EXIT_USAGE;
 			o.dev_id = v;
 			break;
 		case 'q':

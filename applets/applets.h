@@ -19,6 +19,16 @@ APPLET(null, null_main, "a device that completes every IO at once (add -t null)"
 #include "applets.h"
 #undef APPLET
 
+/* Option help that add, loop and null share, after their own lines. */
+#define ADD_COMMON_OPTIONS \
+" -n, --number ID          device id (default: the first free one)\n" \
+" -q, --queues N           hardware queues, 1-64 (default 1)\n" \
+" -d, --depth N            queue depth, 1-4096 (default 128)\n" \
+" -b, --block-size N       logical block size, 512-4096, a power of 2\n" \
+" -r, --read-only          refuse writes\n" \
+"     --foreground         serve in this process until the device is deleted\n" \
+" -h, --help               this text\n"
+
 /*
  * add, loop and null share one option parser and one server start. The new
  * device's path is printed, or its id stored in *dev_id when that is given.

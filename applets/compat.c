@@ -174,8 +174,8 @@ static int compat_list(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "n:v")) != -1) {
 		if (opt == 'n') {
-			if (ublk_parse_uint(optarg, 0, (1U << 20) - 1, &id))
-				return usage_error("invalid device id '%s'", optarg);
+			if (parse_dev_id(optarg, &id))
+				return EXIT_USAGE;
 			one = true;
 		} else if (opt != 'v') {
 			return usage_error("bad option");

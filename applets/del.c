@@ -39,9 +39,10 @@ int del_main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "n:ah", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
-			if (n == (int)ARRAY_SIZE(ids) ||
-			    ublk_parse_uint(optarg, 0, (1U << 20) - 1, &ids[n]))
-				return usage_error("invalid device id '%s'", optarg);
+			if (n == (int)ARRAY_SIZE(ids))
+				return usage_error("too many devices");
+			if (parse_dev_id(optarg, &ids[n]))
+				return EXIT_USAGE;
 			n++;
 			break;
 		case 'a':

@@ -123,8 +123,8 @@ int list_main(int argc, char **argv)
 	while ((c_ = getopt_long(argc, argv, "n:Jh", longopts, NULL)) != -1) {
 		switch (c_) {
 		case 'n':
-			if (ublk_parse_uint(optarg, 0, (1U << 20) - 1, &id))
-				return usage_error("invalid device id '%s'", optarg);
+			if (parse_dev_id(optarg, &id))
+				return EXIT_USAGE;
 			one = true;
 			break;
 		case 'J':

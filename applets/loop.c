@@ -9,14 +9,8 @@ static const char usage[] =
 "The device has the size of FILE, rounded down to whole blocks.\n"
 "\n"
 "Options:\n"
-" -n, --number ID          device id (default: the first free one)\n"
-" -q, --queues N           hardware queues, 1-64 (default 1)\n"
-" -d, --depth N            queue depth, 1-4096 (default 128)\n"
-" -b, --block-size N       logical block size, 512-4096, a power of 2\n"
-" -r, --read-only          refuse writes\n"
 "     --direct-io          open FILE with O_DIRECT (no page cache)\n"
-"     --foreground         serve in this process until the device is deleted\n"
-" -h, --help               this text\n";
+ADD_COMMON_OPTIONS;
 
 int loop_main(int argc, char **argv)
 {

@@ -10,13 +10,7 @@ static const char usage[] =
 "(default 250G).\n"
 "\n"
 "Options:\n"
-" -n, --number ID          device id (default: the first free one)\n"
-" -q, --queues N           hardware queues, 1-64 (default 1)\n"
-" -d, --depth N            queue depth, 1-4096 (default 128)\n"
-" -b, --block-size N       logical block size, 512-4096, a power of 2\n"
-" -r, --read-only          refuse writes\n"
-"     --foreground         serve in this process until the device is deleted\n"
-" -h, --help               this text\n";
+ADD_COMMON_OPTIONS;
 
 int null_main(int argc, char **argv)
 {

@@ -79,3 +79,10 @@ const char *ctrl_strerror(int err)
 		return "no such device";
 	return strerror(-err);
 }
+
+int parse_dev_id(const char *arg, unsigned int *id)
+{
+	if (ublk_parse_uint(arg, 0, UBLK_MAX_DEV_ID, id))
+		return usage_error("invalid device id '%s'", arg);
+	return EXIT_OK;
+}

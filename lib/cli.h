@@ -25,6 +25,8 @@ int show_usage(const char *usage);
 /* Flushes stdout; a write error there turns success into failure. */
 int finish(int code);
 
+/* Parses a device id; on error prints it and returns EXIT_USAGE. */
+int parse_dev_id(const char *arg, unsigned int *id);
 /* Opens the control device or says why not; returns 0 or EXIT_FAIL. */
 int open_ctrl(struct ublk_ctrl *c);
 /* Describes -errno from a control command on device id. */

@@ -24,6 +24,7 @@
 #define UBLK_DEF_NULL_SIZE	(250ULL << 30)
 #define UBLK_IO_BUF_BYTES	(512U << 10)
 #define UBLK_MAX_QUEUES		64	/* what we accept; the UAPI allows more */
+#define UBLK_MAX_DEV_ID		((1U << 20) - 1)	/* the driver's minor space */
 #define UBLK_TARGET_LEN		16
 #define UBLK_JSON_LEN		512
 
