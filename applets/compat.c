@@ -102,6 +102,7 @@ static int compat_add(int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static char letters[32][3];
 	char *args[32];
 	bool on, buffered = false, quiet = false;
 	const char *type = NULL;
@@ -119,8 +120,10 @@ static int compat_add(int argc, char **argv)
 			type = optarg;
 			/* fall through */
 		case 'n': case 'q': case 'd': case 's': case 'f':
-			snprintf(out, sizeof(out), "-%c", opt);
-			args[n++] = strdup(out);
+			/* our add takes the same letters */
+			snprintf(letters[n], sizeof(letters[n]), "-%c", opt);
+			args[n] = letters[n];
+			n++;
 			args[n++] = optarg;
 			break;
 		case 'u':

@@ -142,6 +142,7 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 	struct ublk_params params;
 	struct ublk_dev dev;
 	struct ublk_state st;
+	bool self_stop;
 	sigset_t sigs;
 	int ret;
 
@@ -232,7 +233,7 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 	if (report_fd >= 0)
 		close(report_fd);
 
-	bool self_stop = serve_until_stopped(&ctrl, &dev, &sigs);
+	self_stop = serve_until_stopped(&ctrl, &dev, &sigs);
 
 	ublk_queues_join(&dev);
 	close(dev.cdev_fd);

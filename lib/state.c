@@ -120,7 +120,7 @@ static int parse_line(struct ublk_state *s, const char *key, const char *val)
 	return 0;
 }
 
-/* Parses text (modified in place semantics avoided: it is copied). */
+/* Fills s from the text of a state file; -EINVAL on anything malformed. */
 int ublk_state_parse(const char *text, struct ublk_state *s)
 {
 	char line[PATH_MAX + 64];
