@@ -80,7 +80,6 @@ struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag)
 		return NULL;
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->user_data = ublk_user_data(tag, 0, true);
-	q->ios[tag].tgt_pending++;
 	q->tgt_inflight++;
 	return sqe;
 }
@@ -94,7 +93,6 @@ static void handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 	if (tag >= q->depth)
 		return;
 	if (ublk_ud_is_tgt(cqe->user_data)) {
-		q->ios[tag].tgt_pending--;
 		q->tgt_inflight--;
 		ops->io_done(q, tag, cqe);
 		return;

@@ -119,7 +119,6 @@ const struct ublk_tgt_ops *ublk_find_target(const char *name);
 
 struct ublk_io {
 	void *buf;
-	unsigned int tgt_pending;	/* target SQEs in flight */
 };
 
 struct ublk_queue {

@@ -28,7 +28,6 @@ struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag)
 {
 	memset(&fake_sqe, 0, sizeof(fake_sqe));
 	fake_sqe.user_data = ublk_user_data(tag, 0, true);
-	q->ios[tag].tgt_pending++;
 	return &fake_sqe;
 }
 
