@@ -80,6 +80,16 @@ const struct ublk_tgt_ops *ublk_find_target(const char *name)
 	       !strcmp(name, "loop") ? &loop_tgt_ops : NULL;
 }
 
+/* The target SQE completes with res; the target must commit want. */
+static void complete_tgt_sqe(struct fake *f, unsigned int tag, int res, int want)
+{
+	struct io_uring_cqe cqe = { .user_data = fake_sqe.user_data, .res = res };
+
+	expect_value(ublk_complete_io, tag, tag);
+	expect_value(ublk_complete_io, res, want);
+	f->dev.ops->io_done(f->q, tag, &cqe);
+}
+
 static void null__queue_io__completes_full_length(void **state)
 {
 	struct fake *f = fake_new("null", 0);
@@ -124,7 +134,6 @@ static void loop__init__tiny_file_refused(void **state)
 static void loop__read__one_sqe_then_commit(void **state)
 {
 	struct fake *f = fake_new("loop", 1 << 20);
-	struct io_uring_cqe cqe = { 0 };
 	struct ublk_params p;
 
 	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
@@ -141,18 +150,13 @@ static void loop__read__one_sqe_then_commit(void **state)
 	assert_int_equal(ublk_ud_tag(fake_sqe.user_data), 1);
 	assert_true(ublk_ud_is_tgt(fake_sqe.user_data));
 
-	cqe.user_data = fake_sqe.user_data;
-	cqe.res = 8192;
-	expect_value(ublk_complete_io, tag, 1);
-	expect_value(ublk_complete_io, res, 8192);
-	f->dev.ops->io_done(f->q, 1, &cqe);
+	complete_tgt_sqe(f, 1, 8192, 8192);
 	fake_free(f);
 }
 
 static void loop__flush_and_discard__length_reported(void **state)
 {
 	struct fake *f = fake_new("loop", 1 << 20);
-	struct io_uring_cqe cqe = { 0 };
 	struct ublk_params p;
 
 	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
@@ -161,11 +165,7 @@ static void loop__flush_and_discard__length_reported(void **state)
 	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
 	assert_int_equal(fake_sqe.opcode, IORING_OP_FALLOCATE);
 	assert_int_equal(fake_sqe.len, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE);
-	cqe.user_data = fake_sqe.user_data;
-	cqe.res = 0;
-	expect_value(ublk_complete_io, tag, 0);
-	expect_value(ublk_complete_io, res, 4096);
-	f->dev.ops->io_done(f->q, 0, &cqe);
+	complete_tgt_sqe(f, 0, 0, 4096);
 
 	f->descs[0].op_flags = UBLK_IO_OP_FLUSH;
 	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
