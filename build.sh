@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# ./build.sh [build|test|unit|vm|demo|clean]
-#   build (default)  build/ublkctl: static (musl), stripped
+# ./build.sh [build|kmod|test|unit|vm|demo|clean]
+#   build (default)  build/ublkctl: static (musl), stripped; and kmod
+#   kmod             build/kmod/<release>/ublk_drv.ko for the VM's 6.12
+#                    kernel, or for KDIR=/lib/modules/$(uname -r)/build
 #   test             every test: unit tests, then the VM suite on both kernels
 #   unit             the cmocka unit tests only
 #   demo             boot a VM and run a short scripted session
@@ -23,7 +25,8 @@ WARN="-Wall -Wextra -Wno-unused-parameter -Werror"
 DEPS="musl-gcc:musl-tools /usr/include/cmocka.h:libcmocka-dev
 /usr/lib/x86_64-linux-gnu/liburing.a:liburing-dev qemu-system-x86_64:qemu-system-x86
 /bin/busybox:busybox-static cpio:cpio xz:xz-utils fio:fio mkfs.ext4:e2fsprogs
-pahole:dwarves depmod:kmod file:file gcc:gcc"
+pahole:dwarves depmod:kmod file:file gcc:gcc make:make
+x86_64-linux-gnu-gcc-12:gcc-12"
 
 need_deps() {
 	local missing="" pair what pkg
@@ -77,17 +80,39 @@ build() {
 	echo "build/ublkctl: $(stat -c %s "$B/ublkctl") bytes, static"
 }
 
+# Our ublk_drv.ko, built out of the source tree (Kbuild writes next to
+# its sources, so they are copied) and stripped of debug info.
+kmod() {
+	need_deps
+	local kdir inc rel out
+	kdir=${KDIR:-$(scripts/kbuild-dir)}
+	inc=$(uapi_include)
+	rel=$(cat "$kdir/include/config/kernel.release")
+	out=$B/kmod/$rel
+	mkdir -p "$out/src"
+	cp -p kmod/*.c kmod/*.h kmod/Kbuild "$out/src/"
+	make -s -C "$kdir" M="$out/src" UBLK_UAPI_H="$(readlink -f "$inc/linux")/ublk_cmd.h" \
+		modules 2>&1 | grep -v '^Skipping BTF' >&2 || :
+	[ -f "$out/src/ublk_drv.ko" ] || { echo "build.sh: kmod build failed" >&2; exit 1; }
+	if [ "$out/src/ublk_drv.ko" -nt "$out/ublk_drv.ko" ]; then
+		strip --strip-debug -o "$out/ublk_drv.ko" "$out/src/ublk_drv.ko"
+		echo "build/kmod/$rel/ublk_drv.ko: $(stat -c %s "$out/ublk_drv.ko") bytes"
+	fi
+}
+
 unit() {
 	build
 	tests/unit/run
 }
 
 case "${1:-build}" in
-build) build ;;
+build) build; kmod ;;
+kmod) kmod ;;
 unit) unit ;;
-vm) build; shift; tests/vm/run "$@" ;;
+vm) build; kmod; shift; tests/vm/run "$@" ;;
 test)
 	build
+	kmod
 	set +e
 	tests/unit/run > "$B/unit.log" 2>&1; urc=$?
 	cat "$B/unit.log"
