@@ -100,6 +100,19 @@ kmod() {
 	fi
 }
 
+# Small test programs the VM runs (tests/vm/progs/NAME.c -> build/tests/ublk-NAME).
+progs() {
+	local inc src out
+	inc=$(uapi_include)
+	mkdir -p "$B/tests"
+	for src in tests/vm/progs/*.c; do
+		out=$B/tests/ublk-$(basename "$src" .c)
+		[ "$out" -nt "$src" ] && continue
+		$CC -Os $WARN -static -isystem "$inc" -D_GNU_SOURCE -o "$out" "$src" \
+			/usr/lib/x86_64-linux-gnu/liburing.a
+	done
+}
+
 unit() {
 	build
 	tests/unit/run
@@ -109,15 +122,18 @@ case "${1:-build}" in
 build) build; kmod ;;
 kmod) kmod ;;
 unit) unit ;;
-vm) build; kmod; shift; tests/vm/run "$@" ;;
+vm) build; kmod; progs; shift; tests/vm/run "$@" ;;
 test)
 	build
 	kmod
+	progs
 	set +e
 	tests/unit/run > "$B/unit.log" 2>&1; urc=$?
 	cat "$B/unit.log"
 	tests/vm/run --kernel stable --kernel unstable | tee "$B/vm.log"; vrc=${PIPESTATUS[0]}
+	tests/vm/run --kernel stable --driver kmod | tee -a "$B/vm.log"; krc=${PIPESTATUS[0]}
 	set -e
+	[ $krc = 0 ] || vrc=$krc
 	tests/summarize "$B/unit.log" "$B/vm.log"
 	[ $urc = 0 ] && [ $vrc = 0 ]
 	;;

@@ -328,6 +328,23 @@ static int ublk_ctrl_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flag
 	if (op == UBLK_CMD_ADD_DEV)
 		return ublk_ctrl_add_dev(&c);
 
+	switch (op) {
+	case UBLK_CMD_DEL_DEV:
+	case _IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC):
+	case UBLK_CMD_START_DEV:
+	case UBLK_CMD_STOP_DEV:
+	case UBLK_CMD_GET_DEV_INFO:
+	case UBLK_CMD_GET_DEV_INFO2:
+	case UBLK_CMD_SET_PARAMS:
+	case UBLK_CMD_GET_PARAMS:
+	case UBLK_CMD_GET_QUEUE_AFFINITY:
+	case UBLK_CMD_START_USER_RECOVERY:
+	case UBLK_CMD_END_USER_RECOVERY:
+	case _IOC_NR(UBLK_U_CMD_UPDATE_SIZE):
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
 	ub = ublk_get_device(c.dev_id);
 	if (!ub)
 		return -ENODEV;
@@ -363,11 +380,8 @@ static int ublk_ctrl_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flag
 	case UBLK_CMD_END_USER_RECOVERY:
 		ret = ublk_ctrl_end_recovery(ub, &c);
 		break;
-	case _IOC_NR(UBLK_U_CMD_UPDATE_SIZE):
+	default:	/* UPDATE_SIZE */
 		ret = ublk_ctrl_update_size(ub, &c);
-		break;
-	default:
-		ret = -EOPNOTSUPP;
 		break;
 	}
 	ublk_put_device(ub);
