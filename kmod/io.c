@@ -169,11 +169,15 @@ static int ublk_arm(struct ublk_queue *ubq, struct ublk_io *io, struct io_uring_
 	return -EIOCBQUEUED;
 }
 
-/* The buffer a fetch or commit names must be usable for the largest IO. */
-static int ublk_check_addr(struct ublk_device *ub, u64 addr, bool fetch)
+/*
+ * The buffer a command names. With user copy there is none; else it must
+ * be usable for the largest IO, and only NEED_GET_DATA lets a fetch (or a
+ * write's commit) leave it out.
+ */
+static int ublk_check_addr(struct ublk_device *ub, u64 addr)
 {
 	if (ublk_user_copy(ub))
-		return fetch && addr ? -EINVAL : 0;
+		return addr ? -EINVAL : 0;
 	if (!addr)
 		return ublk_need_get_data(ub) ? 0 : -EINVAL;
 	if (!access_ok(u64_to_user_ptr(addr), ub->info.max_io_buf_bytes))
@@ -236,6 +240,8 @@ static int ublk_commit_and_fetch(struct ublk_queue *ubq, struct ublk_io *io,
 		ret = -EINVAL;	/* not in flight, or not this server's */
 	else if (!ublk_result_fits(io->rq, res))
 		ret = -EINVAL;
+	else if (!addr && !ublk_user_copy(ub) && req_op(io->rq) == REQ_OP_READ)
+		ret = -EINVAL;	/* a read's data comes from the commit's buffer */
 	else
 		io->state = UBLK_IO_COMPLETING;
 	spin_unlock(&ubq->lock);
@@ -244,7 +250,7 @@ static int ublk_commit_and_fetch(struct ublk_queue *ubq, struct ublk_io *io,
 
 	rq = io->rq;
 	if (req_op(rq) == REQ_OP_READ && res > 0 && !ublk_user_copy(ub) &&
-	    ublk_copy_rq_user(rq, io->addr, res, ITER_SOURCE))
+	    ublk_copy_rq_user(rq, addr, res, ITER_SOURCE))
 		res = -EIO;	/* the server's buffer went bad */
 	io->res = res;
 	/* re-arm before the tag can be reused by a new request */
@@ -333,17 +339,15 @@ static int ublk_ch_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 
 	switch (op) {
 	case UBLK_IO_FETCH_REQ:
-		ret = ublk_check_addr(ub, addr, true);
+		ret = ublk_check_addr(ub, addr);
 		return ret ? ret : ublk_fetch(ubq, io, cmd, addr, issue_flags);
 	case UBLK_IO_COMMIT_AND_FETCH_REQ:
-		ret = ublk_check_addr(ub, addr, false);
+		ret = ublk_check_addr(ub, addr);
 		return ret ? ret : ublk_commit_and_fetch(ubq, io, cmd, res, addr, issue_flags);
 	case UBLK_IO_NEED_GET_DATA:
-		if (!ublk_need_get_data(ub))
+		if (!ublk_need_get_data(ub) || !addr)
 			return -EINVAL;
-		if (!addr)
-			return -EINVAL;
-		ret = ublk_check_addr(ub, addr, false);
+		ret = ublk_check_addr(ub, addr);
 		return ret ? ret : ublk_get_data(ubq, io, addr);
 	default:
 		return -EOPNOTSUPP;

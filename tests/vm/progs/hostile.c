@@ -32,6 +32,8 @@ static struct io_uring ring;	/* SQE128: control and IO commands */
 static int ctrl_fd = -1, cdev_fd = -1;
 static unsigned char *bufs[DEPTH];
 static int served;		/* IO requests answered automatically */
+static int user_copy;		/* the device under test has UBLK_F_USER_COPY */
+static int last_io_res;		/* result of the fetch that wait_for() returned */
 
 static void check(const char *what, long got, long want)
 {
@@ -69,6 +71,12 @@ static void queue_io(unsigned int op, unsigned int q_id, unsigned int tag, int r
 
 static const struct ublksrv_io_desc *descs;
 
+/* Where pread/pwrite on /dev/ublkcN reach a request's data (queue 0). */
+static off_t user_copy_pos(unsigned int tag, unsigned int offset)
+{
+	return UBLKSRV_IO_BUF_OFFSET + ((off_t)tag << UBLK_TAG_OFF) + offset;
+}
+
 /* Answers a request the way an honest null-ish server would. */
 static void serve(unsigned int tag)
 {
@@ -80,7 +88,10 @@ static void serve(unsigned int tag)
 		res = iod->nr_sectors << 9;
 	if (op == UBLK_IO_OP_READ)
 		memset(bufs[tag], PATTERN, res);
-	queue_io(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, tag, res, (uintptr_t)bufs[tag]);
+	if (user_copy && op == UBLK_IO_OP_READ &&
+	    pwrite(cdev_fd, bufs[tag], res, user_copy_pos(tag, 0)) != res)
+		res = -EIO;
+	queue_io(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, tag, res, user_copy ? 0 : (uintptr_t)bufs[tag]);
 	served++;
 }
 
@@ -105,11 +116,12 @@ static int wait_for(uint64_t data, int auto_serve, int *arrived)
 			io_uring_cqe_seen(&ring, cqe);
 			if (ud == data)
 				return res;
-			if ((ud & IO_TAG) && res == UBLK_IO_RES_OK) {
-				if (auto_serve) {
+			if ((ud & IO_TAG) && (res == UBLK_IO_RES_OK || res == UBLK_IO_RES_NEED_GET_DATA)) {
+				if (auto_serve && res == UBLK_IO_RES_OK) {
 					serve(ud & 0xffff);
 				} else if (arrived) {
 					*arrived = ud & 0xffff;
+					last_io_res = res;
 					return 0;
 				}
 			}
@@ -353,20 +365,25 @@ static void check_io_commands(void)
 	check("double FETCH", io_cmd(UBLK_U_IO_FETCH_REQ, 0, 0, 0, (uintptr_t)bufs[0]), -EINVAL);
 }
 
-/* The reader: the device's first 4k, reporting 0 or -errno on @report_fd. */
-static int reader_main(int report_fd)
+/*
+ * The reader (or writer): the device's first 4k, expecting (or writing)
+ * the pattern; reports 0 or -errno on @report_fd.
+ */
+static int reader_main(int report_fd, int write_it)
 {
 	unsigned char *b = NULL;
 	char path[32];
 	int fd, ret = 0, i;
 
 	snprintf(path, sizeof(path), "/dev/ublkb%d", DEV_ID);
-	fd = open(path, O_RDONLY | O_DIRECT);
+	fd = open(path, (write_it ? O_WRONLY : O_RDONLY) | O_DIRECT);
 	if (posix_memalign((void **)&b, 4096, 4096) || fd < 0)
 		ret = -errno;
+	else if (write_it)
+		ret = pwrite(fd, memset(b, PATTERN, 4096), 4096, 0) == 4096 ? 0 : -errno;
 	else if (pread(fd, b, 4096, 0) != 4096)
 		ret = -errno;
-	for (i = 0; !ret && i < 4096; i++)
+	for (i = 0; !ret && !write_it && i < 4096; i++)
 		if (b[i] != PATTERN)
 			ret = -EILSEQ;
 	return write(report_fd, &ret, sizeof(ret)) == sizeof(ret) ? 0 : 2;
@@ -376,15 +393,20 @@ static int reader_main(int report_fd)
  * Starts a reader as a new program: a plain fork would share the server's
  * ring and descriptor mappings, keeping them alive after the server dies.
  */
-static void start_reader(int report_fd)
+static void start_io(int report_fd, const char *how)
 {
 	char arg[16];
 
 	snprintf(arg, sizeof(arg), "%d", report_fd);
 	if (fork() == 0) {
-		execl("/proc/self/exe", "ublk-hostile", "--read", arg, (char *)NULL);
+		execl("/proc/self/exe", "ublk-hostile", how, arg, (char *)NULL);
 		_exit(127);
 	}
+}
+
+static void start_reader(int report_fd)
+{
+	start_io(report_fd, "--read");
 }
 
 static void on_alarm(int sig)
@@ -429,11 +451,66 @@ static void check_commits(int report[2])
 	check("reader got the committed data", read_report(report[0], 60), 0);
 }
 
+/* UBLK_F_USER_COPY: the server moves data with pread/pwrite on /dev/ublkcN. */
+static void check_user_copy(int report[2])
+{
+	struct ublk_params p = { .len = sizeof(p) };
+	struct ublksrv_ctrl_cmd c = cmd_for(DEV_ID, &p, sizeof(p));
+	int tag = -1;
+
+	start_reader(report[1]);
+	wait_for(~0ULL, 0, &tag);
+	check("user copy: a request arrives", tag >= 0, 1);
+	if (tag < 0)
+		return;
+	memset(bufs[tag], PATTERN, 4096);
+	check("user copy: pread of a read request",
+	      pread(cdev_fd, bufs[tag], 4096, user_copy_pos(tag, 0)) < 0 ? -errno : 0, -EACCES);
+	check("user copy: pwrite past the request",
+	      pwrite(cdev_fd, bufs[tag], 512, user_copy_pos(tag, 8192)) < 0 ? -errno : 0, -EINVAL);
+	check("user copy: pwrite for an idle tag",
+	      pwrite(cdev_fd, bufs[tag], 512, user_copy_pos((tag + 1) % DEPTH, 0)) < 0 ? -errno : 0, -EINVAL);
+	check("user copy: pwrite of the data",
+	      pwrite(cdev_fd, bufs[tag], 4096, user_copy_pos(tag, 0)), 4096);
+	check("user copy: COMMIT with a buffer",
+	      io_cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, tag, 4096, (uintptr_t)bufs[tag]), -EINVAL);
+	queue_io(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, tag, 4096, 0);
+	io_uring_submit(&ring);
+	check("user copy: reader got the data", read_report(report[0], 60), 0);
+
+	check("UPDATE_SIZE", simple(UBLK_U_CMD_UPDATE_SIZE, DEV_ID, 4 << 20), 0);
+	check("GET_PARAMS", ctrl(UBLK_U_CMD_GET_PARAMS, &c, 0), 0);
+	check("GET_PARAMS shows the new size", p.basic.dev_sectors, 4 << 20);
+	check("GET_PARAMS fills devt", p.types & UBLK_PARAM_TYPE_DEVT && p.devt.disk_major, 1);
+}
+
+/* UBLK_F_NEED_GET_DATA: a write's buffer is named after it arrives. */
+static void check_need_get_data(int report[2])
+{
+	int tag = -1;
+
+	start_io(report[1], "--write");
+	wait_for(~0ULL, 0, &tag);
+	check("need get data: a write arrives", tag >= 0, 1);
+	if (tag < 0)
+		return;
+	check("need get data: the fetch asks for a buffer", last_io_res, UBLK_IO_RES_NEED_GET_DATA);
+	check("need get data: COMMIT before the data",
+	      io_cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, tag, 4096, (uintptr_t)bufs[tag]), -EINVAL);
+	memset(bufs[tag], 0, 4096);
+	check("NEED_GET_DATA", io_cmd(UBLK_U_IO_NEED_GET_DATA, 0, tag, 0, (uintptr_t)bufs[tag]), 0);
+	check("NEED_GET_DATA copied the write", bufs[tag][0] == PATTERN && bufs[tag][4095] == PATTERN, 1);
+	check("NEED_GET_DATA twice", io_cmd(UBLK_U_IO_NEED_GET_DATA, 0, tag, 0, (uintptr_t)bufs[tag]), -EINVAL);
+	queue_io(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, tag, 4096, 0);
+	io_uring_submit(&ring);
+	check("need get data: writer done", read_report(report[0], 60), 0);
+}
+
 /*
  * The server: a child that opens /dev/ublkcN, checks the IO side, starts
  * the device, and dies by SIGKILL while a reader's request is in flight.
  */
-static void run_server(int report[2], int check_commit)
+static void run_server(int report[2], int check_commit, __u64 flags)
 {
 	int tag = -1;
 
@@ -450,15 +527,25 @@ static void run_server(int report[2], int check_commit)
 		check_cdev();
 		check_io_commands();
 	} else {
+		int no_buf = flags & (UBLK_F_USER_COPY | UBLK_F_NEED_GET_DATA);
+
+		user_copy = flags & UBLK_F_USER_COPY;
 		descs = mmap(NULL, 4096, PROT_READ, MAP_SHARED, cdev_fd, 0);
+		if (user_copy)
+			check("user copy: FETCH with a buffer",
+			      io_cmd(UBLK_U_IO_FETCH_REQ, 0, 0, 0, (uintptr_t)bufs[0]), -EINVAL);
 		for (tag = 0; tag < DEPTH; tag++)
-			queue_io(UBLK_U_IO_FETCH_REQ, 0, tag, 0, (uintptr_t)bufs[tag]);
+			queue_io(UBLK_U_IO_FETCH_REQ, 0, tag, 0, no_buf ? 0 : (uintptr_t)bufs[tag]);
 	}
 	check("START_DEV while serving", simple(UBLK_U_CMD_START_DEV, DEV_ID, getpid()) == 0 ?
 	      0 : -1, 0);
 	/* simple() does not serve: START's partition scan is served here */
 	if (check_commit)
 		check_commits(report);
+	if (flags & UBLK_F_USER_COPY)
+		check_user_copy(report);
+	if (flags & UBLK_F_NEED_GET_DATA)
+		check_need_get_data(report);
 	tag = -1;
 	start_reader(report[1]);
 	wait_for(~0ULL, 0, &tag);
@@ -467,14 +554,14 @@ static void run_server(int report[2], int check_commit)
 	kill(getpid(), SIGKILL);
 }
 
-static void run_server_child(int report[2], int check_commit)
+static void run_server_child(int report[2], int check_commit, __u64 flags)
 {
 	pid_t pid;
 	int status;
 
 	pid = fork();
 	if (pid == 0) {
-		run_server(report, check_commit);
+		run_server(report, check_commit, flags);
 		_exit(1);
 	}
 	waitpid(pid, &status, 0);
@@ -502,7 +589,9 @@ int main(int argc, char **argv)
 	unsigned int i;
 
 	if (argc == 3 && !strcmp(argv[1], "--read"))
-		return reader_main(atoi(argv[2]));
+		return reader_main(atoi(argv[2]), 0);
+	if (argc == 3 && !strcmp(argv[1], "--write"))
+		return reader_main(atoi(argv[2]), 1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	failures = mmap(NULL, sizeof(*failures), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -520,7 +609,7 @@ int main(int argc, char **argv)
 
 	check_ctrl_commands();
 	/* served by the child: its own ring, the parent's is only inherited */
-	run_server_child(report, 1);
+	run_server_child(report, 1, 0);
 	check("reader of the killed server got EIO", read_report(report[0], 60), -EIO);
 	check("device without recovery is DEAD", wait_state(UBLK_S_DEV_DEAD), UBLK_S_DEV_DEAD);
 	check("DEL_DEV after the kill", simple(UBLK_U_CMD_DEL_DEV, DEV_ID, 0), 0);
@@ -531,12 +620,23 @@ int main(int argc, char **argv)
 	check("ADD_DEV with recovery", add_dev(&info, DEV_ID), 0);
 	p = good_params();
 	check("SET_PARAMS", set_params(&p, sizeof(p)), 0);
-	run_server_child(report, 0);
+	run_server_child(report, 0, info.flags);
 	check("recoverable device is QUIESCED", wait_state(UBLK_S_DEV_QUIESCED), UBLK_S_DEV_QUIESCED);
 	check("END_USER_RECOVERY before START", simple(UBLK_U_CMD_END_USER_RECOVERY, DEV_ID, 1) < 0, 1);
 	check("reader's request stays parked", read_report(report[0], 2), -ETIMEDOUT);
 	check("DEL_DEV of a quiesced device", simple(UBLK_U_CMD_DEL_DEV, DEV_ID, 0), 0);
 	check("parked reader fails at DEL_DEV", read_report(report[0], 60), -EIO);
+
+	/* the data paths without a server buffer, each ending in a kill */
+	for (i = 0; i < 2; i++) {
+		info = dev_info(i ? UBLK_F_NEED_GET_DATA : UBLK_F_USER_COPY | UBLK_F_UPDATE_SIZE);
+		check(i ? "ADD_DEV need get data" : "ADD_DEV user copy", add_dev(&info, DEV_ID), 0);
+		p = good_params();
+		check("SET_PARAMS", set_params(&p, sizeof(p)), 0);
+		run_server_child(report, 0, info.flags);
+		check("killed server's reader got EIO", read_report(report[0], 60), -EIO);
+		check("DEL_DEV", simple(UBLK_U_CMD_DEL_DEV, DEV_ID, 0), 0);
+	}
 
 	printf("%s: %d failed\n", *failures ? "FAIL" : "PASS", *failures);
 	return *failures ? 1 : 0;
