@@ -47,11 +47,15 @@ static void ublk_end_rq(struct request *rq, int res)
 		__blk_mq_end_request(rq, BLK_STS_OK);
 }
 
-/* Drops a reference of the server's turn; the last one ends the request. */
-void ublk_put_request(struct ublk_io *io)
+/*
+ * Drops a reference of the server's turn; the last one ends the request.
+ * Only user copy takes more than the one, so others skip the atomic.
+ */
+void ublk_put_request(struct ublk_device *ub, struct ublk_io *io)
 {
-	if (refcount_dec_and_test(&io->ref))
-		ublk_end_rq(io->rq, io->res);
+	if (ublk_user_copy(ub) && !refcount_dec_and_test(&io->ref))
+		return;
+	ublk_end_rq(io->rq, io->res);
 }
 
 static u32 ublk_op_flags(struct request *rq)
@@ -248,7 +252,7 @@ static void ublk_abort_held(struct ublk_device *ub)
 			}
 			spin_unlock(&ubq->lock);
 			if (held)
-				ublk_put_request(io);
+				ublk_put_request(ub, io);
 		}
 	}
 }

@@ -142,12 +142,13 @@ static void ublk_cancel_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 }
 
 /*
- * Publishes @cmd as the slot's new fetch; the slot is ours (ARMING or
- * COMPLETING). If the server died meanwhile the command ends at once.
+ * Publishes a first fetch; the slot is ours (ARMING). If the server died
+ * meanwhile the command ends at once.
  */
 static int ublk_arm(struct ublk_queue *ubq, struct ublk_io *io, struct io_uring_cmd *cmd,
-		    u64 addr, unsigned int issue_flags, bool first)
+		    u64 addr, unsigned int issue_flags)
 {
+	struct ublk_device *ub = ubq->ub;
 	bool dead;
 
 	io_uring_cmd_mark_cancelable(cmd, issue_flags);
@@ -159,9 +160,9 @@ static int ublk_arm(struct ublk_queue *ubq, struct ublk_io *io, struct io_uring_
 		io->cmd = cmd;
 		io->addr = addr;
 		io->state = UBLK_IO_FETCHED;
-		if (first && ++ubq->nr_fetched == ubq->depth &&
-		    atomic_inc_return(&ubq->ub->nr_queues_ready) == ubq->ub->info.nr_hw_queues)
-			wake_up_all(&ubq->ub->wait);
+		if (++ubq->nr_fetched == ubq->depth &&
+		    atomic_inc_return(&ub->nr_queues_ready) == ub->info.nr_hw_queues)
+			wake_up_all(&ub->wait);
 	}
 	spin_unlock(&ubq->lock);
 	if (dead)
@@ -210,7 +211,7 @@ static int ublk_fetch(struct ublk_queue *ubq, struct ublk_io *io, struct io_urin
 	spin_unlock(&ubq->lock);
 	if (ret)
 		return ret;
-	return ublk_arm(ubq, io, cmd, addr, issue_flags, true);
+	return ublk_arm(ubq, io, cmd, addr, issue_flags);
 }
 
 /*
@@ -227,36 +228,54 @@ static bool ublk_result_fits(struct request *rq, int res)
 	return true;
 }
 
+static bool ublk_commit_ok(struct ublk_queue *ubq, struct ublk_io *io, int res, u64 addr)
+{
+	if (!ublk_is_daemon(ubq) || io->state != UBLK_IO_OWNED)
+		return false;	/* not in flight, or not this server's */
+	if (!ublk_result_fits(io->rq, res))
+		return false;
+	/* a read's data comes from the commit's buffer */
+	return addr || ublk_user_copy(ubq->ub) || req_op(io->rq) != REQ_OP_READ;
+}
+
+/*
+ * Ends the server's request and re-arms the slot with the new command in
+ * one step: the tag cannot be reused before the request ends, so the slot
+ * is published first, then the data copied and the request completed.
+ */
 static int ublk_commit_and_fetch(struct ublk_queue *ubq, struct ublk_io *io,
 				 struct io_uring_cmd *cmd, int res, u64 addr,
 				 unsigned int issue_flags)
 {
 	struct ublk_device *ub = ubq->ub;
 	struct request *rq;
-	int ret = 0;
+	bool ok, dead = false;
 
+	/* before publishing: a published command may be cancelled at once */
+	io_uring_cmd_mark_cancelable(cmd, issue_flags);
 	spin_lock(&ubq->lock);
-	if (!ublk_is_daemon(ubq) || io->state != UBLK_IO_OWNED)
-		ret = -EINVAL;	/* not in flight, or not this server's */
-	else if (!ublk_result_fits(io->rq, res))
-		ret = -EINVAL;
-	else if (!addr && !ublk_user_copy(ub) && req_op(io->rq) == REQ_OP_READ)
-		ret = -EINVAL;	/* a read's data comes from the commit's buffer */
-	else
-		io->state = UBLK_IO_COMPLETING;
-	spin_unlock(&ubq->lock);
-	if (ret)
-		return ret;
-
+	ok = ublk_commit_ok(ubq, io, res, addr);
+	if (ok) {
+		dead = ubq->dead;
+		io->state = dead ? UBLK_IO_IDLE : UBLK_IO_FETCHED;
+		io->cmd = dead ? NULL : cmd;
+		io->addr = addr;
+	}
 	rq = io->rq;
+	spin_unlock(&ubq->lock);
+	if (!ok) {
+		io_uring_cmd_done(cmd, -EINVAL, 0, issue_flags);
+		return -EIOCBQUEUED;
+	}
+
 	if (req_op(rq) == REQ_OP_READ && res > 0 && !ublk_user_copy(ub) &&
 	    ublk_copy_rq_user(rq, addr, res, ITER_SOURCE))
 		res = -EIO;	/* the server's buffer went bad */
 	io->res = res;
-	/* re-arm before the tag can be reused by a new request */
-	ret = ublk_arm(ubq, io, cmd, addr, issue_flags, false);
-	ublk_put_request(io);
-	return ret;
+	ublk_put_request(ub, io);
+	if (dead)
+		io_uring_cmd_done(cmd, UBLK_IO_RES_ABORT, 0, issue_flags);
+	return -EIOCBQUEUED;
 }
 
 /* NEED_GET_DATA: the server names the buffer for a write's data now. */
@@ -403,7 +422,7 @@ static ssize_t ublk_user_copy_io(struct kiocb *iocb, struct iov_iter *iter)
 		if (!done && iov_iter_count(iter))
 			done = -EFAULT;
 	}
-	ublk_put_request(io);
+	ublk_put_request(ub, io);
 	return done;
 }
 

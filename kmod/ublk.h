@@ -188,7 +188,7 @@ void ublk_stop_disk(struct ublk_device *ub);
 void ublk_srv_gone(struct ublk_device *ub);
 void ublk_nosrv_work(struct work_struct *work);
 void ublk_abort_rq(struct ublk_device *ub, struct request *rq, bool seen);
-void ublk_put_request(struct ublk_io *io);
+void ublk_put_request(struct ublk_device *ub, struct ublk_io *io);
 int ublk_reset_queues(struct ublk_device *ub);
 int ublk_validate_params(const struct ublk_device *ub, const struct ublk_params *p);
 
