@@ -31,7 +31,7 @@ ADD_COMMON_OPTIONS
 "Exit status: 0 when the device is ready, 1 on failure (nothing is left\n"
 "behind), 2 on a usage error.\n";
 
-enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND };
+enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND, OPT_RECOVERY };
 
 static const struct option longopts[] = {
 	{ "type",	required_argument, NULL, 't' },
@@ -44,6 +44,7 @@ static const struct option longopts[] = {
 	{ "read-only",	no_argument,	   NULL, 'r' },
 	{ "direct-io",	no_argument,	   NULL, OPT_DIRECT_IO },
 	{ "foreground",	no_argument,	   NULL, OPT_FOREGROUND },
+	{ "recovery",	optional_argument, NULL, OPT_RECOVERY },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -97,6 +98,21 @@ static int check_opts(struct ublk_dev_opts *o, bool size_given)
 	}
 	strcpy(o->file, real);
 	return EXIT_OK;
+}
+
+/* --recovery[=requeue|reissue|fail-io] as UBLK_F_* flags. */
+static int parse_recovery(const char *mode, uint64_t *flags)
+{
+	*flags &= ~UBLK_RECOVERY_FLAGS;
+	if (!mode || !strcmp(mode, "requeue"))
+		*flags |= UBLK_F_USER_RECOVERY;
+	else if (!strcmp(mode, "reissue"))
+		*flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
+	else if (!strcmp(mode, "fail-io"))
+		*flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_FAIL_IO;
+	else
+		return -1;
+	return 0;
 }
 
 static pid_t fg_server;
@@ -182,6 +198,11 @@ int add_run(int argc, char **argv, const char *fixed_target,
 			break;
 		case OPT_FOREGROUND:
 			o.foreground = true;
+			break;
+		case OPT_RECOVERY:
+			if (parse_recovery(optarg, &o.flags))
+				return usage_error("unknown recovery mode '%s' (requeue, reissue "
+						   "or fail-io)", optarg);
 			break;
 		case 'h':
 			return show_usage(help);

@@ -9,6 +9,7 @@ APPLET(del, del_main, "stop and delete devices")
 APPLET(list, list_main, "show devices as a table or JSON")
 APPLET(loop, loop_main, "serve a file as a block device (add -t loop)")
 APPLET(null, null_main, "a device that completes every IO at once (add -t null)")
+APPLET(recover, recover_main, "serve a device again after its server died")
 #else
 #ifndef UBLKCTL_APPLETS_H
 #define UBLKCTL_APPLETS_H
@@ -26,6 +27,12 @@ APPLET(null, null_main, "a device that completes every IO at once (add -t null)"
 " -d, --depth N            queue depth, 1-4096 (default 128)\n" \
 " -b, --block-size N       logical block size, 512-4096, a power of 2\n" \
 " -r, --read-only          refuse writes\n" \
+"     --recovery[=MODE]    keep the device when the server dies, for\n" \
+"                          `ublkctl recover`. MODE says what happens to IO:\n" \
+"                          requeue (default): IO the dead server held fails,\n" \
+"                          the rest waits for the new server; reissue: all\n" \
+"                          IO waits and is sent again (a write may repeat);\n" \
+"                          fail-io: all IO fails at once while no server runs\n" \
 "     --foreground         serve in this process until the device is deleted\n" \
 " -h, --help               this text\n"
 

@@ -147,21 +147,35 @@ int ublk_ctrl_del_dev(struct ublk_ctrl *c, unsigned int id, bool async)
 	return ctrl_cmd(c, UBLK_CMD_DEL_DEV, &cmd);
 }
 
-int ublk_ctrl_start_dev(struct ublk_ctrl *c, unsigned int id, pid_t pid)
+/* A command that carries at most one number. */
+static int ctrl_simple(struct ublk_ctrl *c, unsigned int op, unsigned int id,
+		       uint64_t data)
 {
 	struct ublksrv_ctrl_cmd cmd;
 
 	cmd_init(&cmd, id, NULL, 0);
-	cmd.data[0] = pid;
-	return ctrl_cmd(c, UBLK_CMD_START_DEV, &cmd);
+	cmd.data[0] = data;
+	return ctrl_cmd(c, op, &cmd);
+}
+
+int ublk_ctrl_start_dev(struct ublk_ctrl *c, unsigned int id, pid_t pid)
+{
+	return ctrl_simple(c, UBLK_CMD_START_DEV, id, pid);
 }
 
 int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id)
 {
-	struct ublksrv_ctrl_cmd cmd;
+	return ctrl_simple(c, UBLK_CMD_STOP_DEV, id, 0);
+}
 
-	cmd_init(&cmd, id, NULL, 0);
-	return ctrl_cmd(c, UBLK_CMD_STOP_DEV, &cmd);
+int ublk_ctrl_start_recovery(struct ublk_ctrl *c, unsigned int id)
+{
+	return ctrl_simple(c, UBLK_CMD_START_USER_RECOVERY, id, 0);
+}
+
+int ublk_ctrl_end_recovery(struct ublk_ctrl *c, unsigned int id, pid_t pid)
+{
+	return ctrl_simple(c, UBLK_CMD_END_USER_RECOVERY, id, pid);
 }
 
 int ublk_ctrl_set_params(struct ublk_ctrl *c, unsigned int id,

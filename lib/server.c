@@ -135,6 +135,96 @@ static bool serve_until_stopped(struct ublk_ctrl *c, struct ublk_dev *dev,
 	}
 }
 
+/* The bit of UBLK_RECOVERY_FLAGS in @want the driver lacks, or 0. */
+static uint64_t missing_recovery_feature(uint64_t want, uint64_t features)
+{
+	uint64_t missing = want & UBLK_RECOVERY_FLAGS & ~features;
+
+	/* without GET_FEATURES we cannot tell: ADD_DEV's answer will */
+	if (!features || !missing)
+		return 0;
+	return missing & -missing;
+}
+
+static const char *recovery_feature_error(uint64_t flag)
+{
+	if (flag == UBLK_F_USER_RECOVERY_FAIL_IO)
+		return "--recovery=fail-io needs UBLK_F_USER_RECOVERY_FAIL_IO, which this "
+		       "ublk driver lacks (Linux 6.13 or later, or ublkctl's own ublk_drv)";
+	if (flag == UBLK_F_USER_RECOVERY_REISSUE)
+		return "--recovery=reissue needs UBLK_F_USER_RECOVERY_REISSUE, which this "
+		       "ublk driver lacks";
+	return "--recovery needs UBLK_F_USER_RECOVERY, which this ublk driver lacks";
+}
+
+static void set_io_opcodes(struct ublk_dev *dev)
+{
+	if (dev->info.flags & UBLK_F_CMD_IOCTL_ENCODE) {
+		dev->io_cmd_fetch = UBLK_U_IO_FETCH_REQ;
+		dev->io_cmd_commit = UBLK_U_IO_COMMIT_AND_FETCH_REQ;
+	} else {
+		dev->io_cmd_fetch = UBLK_IO_FETCH_REQ;
+		dev->io_cmd_commit = UBLK_IO_COMMIT_AND_FETCH_REQ;
+	}
+}
+
+/* A new device: ADD_DEV, then SET_PARAMS. */
+static int add_device(struct ublk_ctrl *ctrl, struct ublk_dev *dev,
+		      struct ublk_params *params, int report_fd)
+{
+	uint64_t missing;
+	int ret;
+
+	ublk_build_dev_info(&dev->opts, ctrl->features, &dev->info);
+	ret = ublk_ctrl_add_dev(ctrl, &dev->info);
+	if (ret) {
+		if (ret == -EEXIST)
+			report(report_fd, "ERR device %d already exists", dev->opts.dev_id);
+		else
+			report(report_fd, "ERR ADD_DEV: %s", strerror(-ret));
+		return ret;
+	}
+	report(report_fd, "ID %u %d", dev->info.dev_id, (int)getpid());
+	set_io_opcodes(dev);
+	/* the driver drops flags it does not know: check what we got */
+	missing = dev->opts.flags & UBLK_RECOVERY_FLAGS & ~dev->info.flags;
+	if (missing) {
+		report(report_fd, "ERR %s", recovery_feature_error(missing & -missing));
+		return -EOPNOTSUPP;
+	}
+	ret = ublk_ctrl_set_params(ctrl, dev->info.dev_id, params);
+	if (ret)
+		report(report_fd, "ERR SET_PARAMS: %s", strerror(-ret));
+	return ret;
+}
+
+/*
+ * A device whose server died: START_USER_RECOVERY, once the kernel has let
+ * go of the old server (its /dev/ublkcN closes a moment after its death).
+ */
+static int recover_begin(struct ublk_ctrl *ctrl, struct ublk_dev *dev, int report_fd)
+{
+	unsigned int waited;
+	int ret;
+
+	ret = ublk_ctrl_get_info(ctrl, dev->opts.dev_id, &dev->info);
+	if (ret) {
+		report(report_fd, "ERR device %d: %s", dev->opts.dev_id, strerror(-ret));
+		return ret;
+	}
+	report(report_fd, "ID %u %d", dev->info.dev_id, (int)getpid());
+	set_io_opcodes(dev);
+	for (waited = 0;; waited += 50) {
+		ret = ublk_ctrl_start_recovery(ctrl, dev->info.dev_id);
+		if (ret != -EBUSY || waited >= EXIT_TIMEOUT_MS)
+			break;
+		ublk_sleep_ms(50);
+	}
+	if (ret)
+		report(report_fd, "ERR START_USER_RECOVERY: %s", strerror(-ret));
+	return ret;
+}
+
 /* Returns an exit code; failures are reported on report_fd. */
 static int server_run(const struct ublk_dev_opts *o, int report_fd)
 {
@@ -170,6 +260,11 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 		       strerror(-ret));
 		return 1;
 	}
+	if (missing_recovery_feature(o->flags, ctrl.features)) {
+		report(report_fd, "ERR %s", recovery_feature_error(
+		       missing_recovery_feature(o->flags, ctrl.features)));
+		return 1;
+	}
 	ret = dev.ops->init(&dev, &params);
 	if (ret) {
 		if (o->file[0])
@@ -181,29 +276,13 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 			       strerror(-ret));
 		return 1;
 	}
-	ublk_build_dev_info(&dev.opts, ctrl.features, &dev.info);
-	ret = ublk_ctrl_add_dev(&ctrl, &dev.info);
-	if (ret) {
-		if (ret == -EEXIST)
-			report(report_fd, "ERR device %d already exists", o->dev_id);
-		else
-			report(report_fd, "ERR ADD_DEV: %s", strerror(-ret));
+	if (o->recover)
+		ret = recover_begin(&ctrl, &dev, report_fd);
+	else
+		ret = add_device(&ctrl, &dev, &params, report_fd);
+	if (ret)
 		return 1;
-	}
-	report(report_fd, "ID %u %d", dev.info.dev_id, (int)getpid());
 
-	if (dev.info.flags & UBLK_F_CMD_IOCTL_ENCODE) {
-		dev.io_cmd_fetch = UBLK_U_IO_FETCH_REQ;
-		dev.io_cmd_commit = UBLK_U_IO_COMMIT_AND_FETCH_REQ;
-	} else {
-		dev.io_cmd_fetch = UBLK_IO_FETCH_REQ;
-		dev.io_cmd_commit = UBLK_IO_COMMIT_AND_FETCH_REQ;
-	}
-	ret = ublk_ctrl_set_params(&ctrl, dev.info.dev_id, &params);
-	if (ret) {
-		report(report_fd, "ERR SET_PARAMS: %s", strerror(-ret));
-		return 1;
-	}
 	load_affinity(&ctrl, &dev);
 	ret = open_cdev(&dev);
 	if (ret) {
@@ -216,17 +295,29 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 		report(report_fd, "ERR queue setup: %s", strerror(-ret));
 		return 1;
 	}
-	ret = ublk_ctrl_start_dev(&ctrl, dev.info.dev_id, getpid());
-	if (ret) {
-		report(report_fd, "ERR START_DEV: %s", strerror(-ret));
-		return 1;
+	if (o->recover) {
+		/* for tests: die where a crash hurts recovery most */
+		if (getenv("UBLKCTL_TEST_DIE_BEFORE_END_RECOVERY"))
+			raise(SIGKILL);
+		ret = ublk_ctrl_end_recovery(&ctrl, dev.info.dev_id, getpid());
+		if (ret) {
+			report(report_fd, "ERR END_USER_RECOVERY: %s", strerror(-ret));
+			return 1;
+		}
+	} else {
+		ret = ublk_ctrl_start_dev(&ctrl, dev.info.dev_id, getpid());
+		if (ret) {
+			report(report_fd, "ERR START_DEV: %s", strerror(-ret));
+			return 1;
+		}
 	}
 	ret = wait_bdev(dev.info.dev_id);
 	if (!ret)
 		ret = save_state(&dev);
 	if (ret) {
 		report(report_fd, "ERR device start: %s", strerror(-ret));
-		ublk_ctrl_stop_dev(&ctrl, dev.info.dev_id);
+		if (!o->recover)
+			ublk_ctrl_stop_dev(&ctrl, dev.info.dev_id);
 		return 1;
 	}
 	report(report_fd, "OK");
@@ -373,7 +464,8 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 		res->pid = pid;
 	if (read_reports(p[0], res, err, len)) {
 		close(p[0]);
-		cleanup_failed(res->dev_id, res->pid);
+		/* a device being recovered stays, for the next try */
+		cleanup_failed(o->recover ? -1 : res->dev_id, res->pid);
 		if (o->foreground)
 			waitpid(pid, &status, 0);
 		return -1;

@@ -43,7 +43,12 @@ struct ublk_dev_opts {
 	bool direct_io;
 	bool foreground;
 	uint64_t flags;			/* extra UBLK_F_* asked for */
+	bool recover;			/* serve an existing device again (not saved) */
 };
+
+/* The recovery flags --recovery sets, and what the driver must have. */
+#define UBLK_RECOVERY_FLAGS (UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | \
+			     UBLK_F_USER_RECOVERY_FAIL_IO)
 
 void ublk_dev_opts_init(struct ublk_dev_opts *o);
 
@@ -67,6 +72,8 @@ int ublk_ctrl_add_dev(struct ublk_ctrl *c, struct ublksrv_ctrl_dev_info *info);
 int ublk_ctrl_del_dev(struct ublk_ctrl *c, unsigned int id, bool async);
 int ublk_ctrl_start_dev(struct ublk_ctrl *c, unsigned int id, pid_t pid);
 int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id);
+int ublk_ctrl_start_recovery(struct ublk_ctrl *c, unsigned int id);
+int ublk_ctrl_end_recovery(struct ublk_ctrl *c, unsigned int id, pid_t pid);
 int ublk_ctrl_set_params(struct ublk_ctrl *c, unsigned int id,
 			 struct ublk_params *p);
 int ublk_ctrl_get_params(struct ublk_ctrl *c, unsigned int id,

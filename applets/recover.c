@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/*
+ * recover: serve a device again after its server died. The device must
+ * have been added with --recovery; its state file in /run/ublk says what
+ * to serve. The kernel kept the device (QUIESCED or FAIL_IO) and its IO.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "applets.h"
+
+static const char usage[] =
+"usage: ublkctl recover -n ID | -a [-t null|loop] [-f FILE]\n"
+"\n"
+"Start a new server for a device whose server died, and return once IO\n"
+"flows again. Only devices added with --recovery can be recovered; they\n"
+"wait QUIESCED (or FAIL_IO) while no server runs. What to serve comes\n"
+"from the device's state file in /run/ublk; when that is missing or\n"
+"unreadable, -t (and -f for loop) give it.\n"
+"\n"
+"Options:\n"
+" -n, --number ID          the device to recover\n"
+" -a, --all                every device that waits for a server\n"
+" -t, --type TYPE          target, when the state file is gone\n"
+" -f, --file FILE          loop: backing file, when the state file is gone\n"
+" -h, --help               this text\n"
+"\n"
+"Exit status: 0 when every device serves IO again, 1 when one could not be\n"
+"recovered (it stays recoverable), 2 on a usage error.\n";
+
+static const struct option longopts[] = {
+	{ "number",	required_argument, NULL, 'n' },
+	{ "all",	no_argument,	   NULL, 'a' },
+	{ "type",	required_argument, NULL, 't' },
+	{ "file",	required_argument, NULL, 'f' },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+#define STATE_WAIT_MS	5000
+
+static bool waiting_for_server(unsigned int state)
+{
+	return state == UBLK_S_DEV_QUIESCED || state == UBLK_S_DEV_FAIL_IO;
+}
+
+/*
+ * The device's info once the kernel has noticed its server is gone: right
+ * after a kill the device may still look LIVE for a moment.
+ */
+static int settled_info(struct ublk_ctrl *c, unsigned int id,
+			struct ublksrv_ctrl_dev_info *info)
+{
+	unsigned int waited = 0;
+	int ret;
+
+	for (;;) {
+		ret = ublk_ctrl_get_info(c, id, info);
+		if (ret || info->state != UBLK_S_DEV_LIVE ||
+		    ublk_pid_alive(info->ublksrv_pid) || waited >= STATE_WAIT_MS)
+			return ret;
+		ublk_sleep_ms(50);
+		waited += 50;
+	}
+}
+
+/* What to serve: the state file, or the command line's -t/-f. */
+static int recovery_opts(unsigned int id, const struct ublksrv_ctrl_dev_info *info,
+			 const struct ublk_dev_opts *cmdline, struct ublk_dev_opts *o)
+{
+	struct ublk_state st;
+	int ret;
+
+	ret = ublk_state_read(id, &st);
+	if (ret && !cmdline->target[0]) {
+		error_msg("device %u: no readable state file %s/%u (%s): give the target "
+			  "with -t null|loop [-f FILE]", id, ublk_state_dir(), id,
+			  strerror(-ret));
+		return EXIT_FAIL;
+	}
+	if (ret) {
+		error_msg("device %u: no readable state file (%s): taking the target "
+			  "from the command line", id, strerror(-ret));
+		ublk_dev_opts_init(o);
+	} else {
+		*o = st.opts;
+	}
+	if (cmdline->target[0])
+		memcpy(o->target, cmdline->target, sizeof(o->target));
+	if (cmdline->file[0])
+		memcpy(o->file, cmdline->file, sizeof(o->file));
+	if (!ublk_find_target(o->target)) {
+		error_msg("device %u: unknown target '%s'", id, o->target);
+		return EXIT_FAIL;
+	}
+	if (!strcmp(o->target, "loop") && !o->file[0]) {
+		error_msg("device %u: the loop target needs its backing file (-f FILE)", id);
+		return EXIT_FAIL;
+	}
+	o->dev_id = id;
+	o->nr_queues = info->nr_hw_queues;
+	o->depth = info->queue_depth;
+	o->flags = info->flags & UBLK_RECOVERY_FLAGS;
+	o->foreground = false;
+	o->recover = true;
+	return EXIT_OK;
+}
+
+static int recover_one(struct ublk_ctrl *c, unsigned int id,
+		       const struct ublk_dev_opts *cmdline, bool quiet_if_live)
+{
+	struct ublksrv_ctrl_dev_info info;
+	struct ublk_spawn_result res;
+	struct ublk_params params;
+	struct ublk_dev_opts o;
+	char err[512];
+	int ret;
+
+	ret = settled_info(c, id, &info);
+	if (ret) {
+		error_msg("device %u: %s", id, ctrl_strerror(ret));
+		return EXIT_FAIL;
+	}
+	if (!(info.flags & UBLK_F_USER_RECOVERY)) {
+		if (quiet_if_live)
+			return EXIT_OK;
+		error_msg("device %u was added without --recovery: it cannot be recovered", id);
+		return EXIT_FAIL;
+	}
+	if (!waiting_for_server(info.state)) {
+		if (quiet_if_live && info.state == UBLK_S_DEV_LIVE)
+			return EXIT_OK;
+		if (info.state == UBLK_S_DEV_LIVE)
+			error_msg("device %u is LIVE: its server (pid %d) runs, nothing to recover",
+				  id, info.ublksrv_pid);
+		else
+			error_msg("device %u is %s: nothing to recover", id,
+				  ublk_state_name(info.state));
+		return EXIT_FAIL;
+	}
+	ret = recovery_opts(id, &info, cmdline, &o);
+	if (ret)
+		return ret;
+	/* the size is the kernel's; the target must still fit it */
+	if (ublk_ctrl_get_params(c, id, &params) == 0 && (params.types & UBLK_PARAM_TYPE_BASIC))
+		o.size = params.basic.dev_sectors << 9;
+	fflush(stdout);
+	if (ublk_server_spawn(&o, &res, err, sizeof(err))) {
+		error_msg("device %u: %s (it can still be recovered)", id, err);
+		return EXIT_FAIL;
+	}
+	printf("/dev/ublkb%u\n", id);
+	return EXIT_OK;
+}
+
+int recover_main(int argc, char **argv)
+{
+	struct ublk_dev_opts cmdline;
+	unsigned int ids[256], id = 0;
+	struct ublk_ctrl c;
+	bool all = false, have_id = false;
+	int ch, i, n, rc = EXIT_OK;
+
+	ublk_dev_opts_init(&cmdline);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "n:at:f:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (parse_dev_id(optarg, &id))
+				return EXIT_USAGE;
+			have_id = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 't':
+			if (!ublk_find_target(optarg))
+				return usage_error("unknown target '%s' (null or loop)", optarg);
+			snprintf(cmdline.target, sizeof(cmdline.target), "%s", optarg);
+			break;
+		case 'f':
+			if (strlen(optarg) >= sizeof(cmdline.file) ||
+			    !realpath(optarg, cmdline.file))
+				return usage_error("bad backing file '%s'", optarg);
+			break;
+		case 'h':
+			return show_usage(usage);
+		default:
+			return usage_error("bad option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (have_id == all)
+		return usage_error("give one of -n ID or -a");
+	if (cmdline.file[0] && !cmdline.target[0])
+		snprintf(cmdline.target, sizeof(cmdline.target), "loop");
+	if (open_ctrl(&c))
+		return EXIT_FAIL;
+	if (!all) {
+		rc = recover_one(&c, id, &cmdline, false);
+	} else {
+		n = ublk_list_ids(ids, ARRAY_SIZE(ids));
+		for (i = 0; i < n; i++)
+			if (recover_one(&c, ids[i], &cmdline, true))
+				rc = EXIT_FAIL;
+	}
+	ublk_ctrl_close(&c);
+	return finish(rc);
+}
