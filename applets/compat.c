@@ -21,8 +21,9 @@ static const char usage[] =
 "       ublk list [-n DEV_ID] [-v]\n"
 "       ublk help\n"
 "\n"
-"ublksrv-compatible front end of ublkctl. Flags take 0 or 1. User recovery\n"
-"and NEED_GET_DATA are not supported yet: asking for them fails.\n";
+"ublksrv-compatible front end of ublkctl. Flags take 0 or 1. -r 1 is\n"
+"add --recovery (with -i 1: reissue, -e 1: fail-io); NEED_GET_DATA (-g 1)\n"
+"is not supported: asking for it fails.\n";
 
 static void print_cpus(unsigned int id, unsigned int q, struct ublk_ctrl *c)
 {
@@ -105,6 +106,7 @@ static int compat_add(int argc, char **argv)
 	static char letters[32][3];
 	char *args[32];
 	bool on, buffered = false, quiet = false;
+	bool recovery = false, reissue = false, fail_io = false;
 	const char *type = NULL;
 	int n = 0, opt, ret, id;
 	struct ublk_ctrl c;
@@ -134,11 +136,14 @@ static int compat_add(int argc, char **argv)
 			snprintf(out, sizeof(out), "%c", opt);
 			if (flag_arg(out, optarg, &on))
 				return EXIT_USAGE;
-			if (on) {
-				error_msg("-%c 1: %s is not supported yet", opt,
-					  opt == 'g' ? "NEED_GET_DATA" : "user recovery");
-				return EXIT_USAGE;
-			}
+			if (opt == 'r')
+				recovery = on;
+			else if (opt == 'i')
+				reissue = on;
+			else if (opt == 'e')
+				fail_io = on;
+			else if (on)
+				return usage_error("-g 1: NEED_GET_DATA is not supported");
 			break;
 		case 'B':
 			buffered = true;
@@ -152,6 +157,11 @@ static int compat_add(int argc, char **argv)
 			return usage_error("bad option");
 		}
 	}
+	if ((reissue || fail_io) && !recovery)
+		return usage_error("-i and -e need -r 1");
+	if (recovery)
+		args[n++] = reissue ? "--recovery=reissue" :
+			    fail_io ? "--recovery=fail-io" : "--recovery";
 	/* ublksrv's loop uses direct IO unless told --buffered_io */
 	if (type && !strcmp(type, "loop") && !buffered)
 		args[n++] = "--direct-io";
@@ -220,10 +230,8 @@ int ublk_compat_main(int argc, char **argv)
 		del_argv[n] = NULL;
 		return del_main(n, del_argv);
 	}
-	if (!strcmp(argv[1], "recover")) {
-		error_msg("recover: not supported yet");
-		return EXIT_FAIL;
-	}
+	if (!strcmp(argv[1], "recover"))
+		return recover_main(argc - 1, argv + 1);	/* same -n */
 	error_msg("unknown command '%s'", argv[1]);
 	return EXIT_USAGE;
 }

@@ -144,20 +144,31 @@ static int ublk_ctrl_get_info(struct ublk_device *ub, const struct ublksrv_ctrl_
 	return 0;
 }
 
+/*
+ * The length of the user's ublk_params (its own len field, within the
+ * command's buffer), cut to what we know: a newer server's is longer.
+ */
+static int ublk_params_len(const struct ublksrv_ctrl_cmd *c, u32 *len)
+{
+	if (c->len < offsetofend(struct ublk_params, types))
+		return -EINVAL;
+	if (get_user(*len, (u32 __user *)ublk_arg(c)))
+		return -EFAULT;
+	if (*len > c->len || *len < offsetofend(struct ublk_params, types))
+		return -EINVAL;
+	*len = min_t(u32, *len, sizeof(struct ublk_params));
+	return 0;
+}
+
 static int ublk_ctrl_set_params(struct ublk_device *ub, const struct ublksrv_ctrl_cmd *c)
 {
 	struct ublk_params p;
 	u32 len;
 	int ret;
 
-	if (c->len < offsetofend(struct ublk_params, types))
-		return -EINVAL;
-	if (get_user(len, (u32 __user *)ublk_arg(c)))
-		return -EFAULT;
-	/* a newer server may know a longer struct: take what we know */
-	if (len > c->len || len < offsetofend(struct ublk_params, types))
-		return -EINVAL;
-	len = min_t(u32, len, sizeof(p));
+	ret = ublk_params_len(c, &len);
+	if (ret)
+		return ret;
 	memset(&p, 0, sizeof(p));
 	if (copy_from_user(&p, ublk_arg(c), len))
 		return -EFAULT;
@@ -181,15 +192,11 @@ static int ublk_ctrl_get_params(struct ublk_device *ub, const struct ublksrv_ctr
 {
 	struct ublk_params p;
 	u32 len;
+	int ret;
 
-	if (c->len < offsetofend(struct ublk_params, types))
-		return -EINVAL;
-	if (get_user(len, (u32 __user *)ublk_arg(c)))
-		return -EFAULT;
-	if (len > c->len || len < offsetofend(struct ublk_params, types))
-		return -EINVAL;
-	len = min_t(u32, len, sizeof(p));
-
+	ret = ublk_params_len(c, &len);
+	if (ret)
+		return ret;
 	mutex_lock(&ub->mutex);
 	p = ub->params;
 	p.types |= UBLK_PARAM_TYPE_DEVT;

@@ -313,6 +313,21 @@ static int ublk_get_data(struct ublk_queue *ubq, struct ublk_io *io, u64 addr)
 	return ret ? ret : UBLK_IO_RES_OK;
 }
 
+/* The slot of (@q_id, @tag), or NULL when either is out of range. */
+static struct ublk_io *ublk_find_io(struct ublk_device *ub, u16 q_id, u16 tag,
+				    struct ublk_queue **ubqp)
+{
+	struct ublk_queue *ubq;
+
+	if (q_id >= ub->info.nr_hw_queues)
+		return NULL;
+	ubq = ub->queues[q_id];
+	if (tag >= ubq->depth)
+		return NULL;
+	*ubqp = ubq;
+	return &ubq->ios[tag];
+}
+
 /* Opcode number of a legacy or ioctl-encoded IO opcode, or -errno. */
 static int ublk_io_opcode(u32 op)
 {
@@ -347,12 +362,9 @@ static int ublk_ch_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	tag = READ_ONCE(src->tag);
 	res = READ_ONCE(src->result);
 	addr = READ_ONCE(src->addr);
-	if (q_id >= ub->info.nr_hw_queues)
+	io = ublk_find_io(ub, q_id, tag, &ubq);
+	if (!io)
 		return -EINVAL;
-	ubq = ub->queues[q_id];
-	if (tag >= ubq->depth)
-		return -EINVAL;
-	io = &ubq->ios[tag];
 	ublk_pdu(cmd)->ubq = ubq;
 	ublk_pdu(cmd)->tag = tag;
 
@@ -397,12 +409,9 @@ static ssize_t ublk_user_copy_io(struct kiocb *iocb, struct iov_iter *iter)
 	q_id = (pos >> UBLK_QID_OFF) & UBLK_QID_BITS_MASK;
 	tag = (pos >> UBLK_TAG_OFF) & UBLK_TAG_BITS_MASK;
 	off = pos & UBLK_IO_BUF_BITS_MASK;
-	if (q_id >= ub->info.nr_hw_queues)
+	io = ublk_find_io(ub, q_id, tag, &ubq);
+	if (!io)
 		return -EINVAL;
-	ubq = ub->queues[q_id];
-	if (tag >= ubq->depth)
-		return -EINVAL;
-	io = &ubq->ios[tag];
 
 	/* a reference keeps the request while we copy, even across a commit */
 	spin_lock(&ubq->lock);

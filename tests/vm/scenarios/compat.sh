@@ -16,8 +16,16 @@ grep -Eq '^	ublkc: [0-9]+:2 ublkb: [0-9]+:[0-9]+ owner: 0:0$' /tmp/t/list || fai
 grep -q '^	target {"name":"loop","backing_file":"/tmp/t/img"' /tmp/t/list || fail "target line"
 # the field scripts scrape with awk
 [ "$(ublk list -n 2 | awk 'NR==2 {print $11}')" = LIVE ] || fail "awk state field"
-expect_fail ublk add -t null -r 1
+expect_fail ublk add -t null -i 1
+expect_fail ublk add -t null -g 1
 expect_fail ublk add -t null -u 2
 run ublk del -n 2
+# -r 1 is add --recovery; ublk recover brings a killed server back
+run ublk add -t null -n 3 -r 1 -i 1 -Q
+kill -9 $(server_pid 3)
+wait_until 10 sh -c "ublkctl list -n 3 | grep -q QUIESCED" || fail "-r 1: not QUIESCED after a kill"
+run ublk recover -n 3
+run dd if=/dev/ublkb3 of=/dev/null bs=4k count=4 iflag=direct
+run ublk del -n 3
 no_devices
 echo ok
