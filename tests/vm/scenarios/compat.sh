@@ -21,7 +21,7 @@ expect_fail ublk add -t null -g 1
 expect_fail ublk add -t null -u 2
 run ublk del -n 2
 # -r 1 is add --recovery; ublk recover brings a killed server back
-run ublk add -t null -n 3 -r 1 -i 1 -Q
+run ublk add -t null -n 3 -r 1 -i 1 --quiet
 kill -9 $(server_pid 3)
 wait_until 10 sh -c "ublkctl list -n 3 | grep -q QUIESCED" || fail "-r 1: not QUIESCED after a kill"
 run ublk recover -n 3
