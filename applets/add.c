@@ -26,12 +26,16 @@ static const char usage[] =
 " -s, --size SIZE          null: device size, K/M/G/T suffixes (default 250G)\n"
 " -f, --file FILE          loop: backing file or block device (size from it)\n"
 "     --direct-io          loop: open FILE with O_DIRECT (no page cache)\n"
+"     --zero-copy[=MODE]   loop: file IO straight into the request's pages\n"
+"                          (experimental; see zero-copy-experimental --help)\n"
+"     --auto-buf-reg       loop: zero copy with the buffer registered by the\n"
+"                          kernel (--zero-copy=auto-buf-reg)\n"
 ADD_COMMON_OPTIONS
 "\n"
 "Exit status: 0 when the device is ready, 1 on failure (nothing is left\n"
 "behind), 2 on a usage error.\n";
 
-enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND, OPT_RECOVERY };
+enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND, OPT_RECOVERY, OPT_ZERO_COPY, OPT_AUTO_BUF_REG };
 
 static const struct option longopts[] = {
 	{ "type",	required_argument, NULL, 't' },
@@ -45,6 +49,8 @@ static const struct option longopts[] = {
 	{ "direct-io",	no_argument,	   NULL, OPT_DIRECT_IO },
 	{ "foreground",	no_argument,	   NULL, OPT_FOREGROUND },
 	{ "recovery",	optional_argument, NULL, OPT_RECOVERY },
+	{ "zero-copy",	optional_argument, NULL, OPT_ZERO_COPY },
+	{ "auto-buf-reg", no_argument,	   NULL, OPT_AUTO_BUF_REG },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -68,6 +74,8 @@ static int check_opts(struct ublk_dev_opts *o, bool size_given)
 	if (o->block_size & (o->block_size - 1))
 		return usage_error("block size %u is not a power of 2", o->block_size);
 	if (!strcmp(o->target, "null")) {
+		if (o->flags & UBLK_ZERO_COPY_FLAGS)
+			return usage_error("zero copy is for the loop target");
 		if (o->file[0])
 			return usage_error("--file is for the loop target");
 		if (o->direct_io)
@@ -198,6 +206,21 @@ int add_run(int argc, char **argv, const char *fixed_target,
 			break;
 		case OPT_FOREGROUND:
 			o.foreground = true;
+			break;
+		case OPT_ZERO_COPY:
+			o.flags &= ~UBLK_ZERO_COPY_FLAGS;
+			if (!optarg)	/* the server picks the best the driver has */
+				o.flags |= UBLK_ZERO_COPY_FLAGS;
+			else if (!strcmp(optarg, "register"))
+				o.flags |= UBLK_F_SUPPORT_ZERO_COPY;
+			else if (!strcmp(optarg, "auto-buf-reg"))
+				o.flags |= UBLK_F_AUTO_BUF_REG;
+			else
+				return usage_error("unknown zero copy mode '%s' (register or "
+						   "auto-buf-reg)", optarg);
+			break;
+		case OPT_AUTO_BUF_REG:
+			o.flags = (o.flags & ~UBLK_ZERO_COPY_FLAGS) | UBLK_F_AUTO_BUF_REG;
 			break;
 		case OPT_RECOVERY:
 			if (parse_recovery(optarg, &o.flags))

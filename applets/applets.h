@@ -10,6 +10,7 @@ APPLET(list, list_main, "show devices as a table or JSON")
 APPLET(loop, loop_main, "serve a file as a block device (add -t loop)")
 APPLET(null, null_main, "a device that completes every IO at once (add -t null)")
 APPLET(recover, recover_main, "serve a device again after its server died")
+APPLET(zero-copy-experimental, zero_copy_experimental_main, "loop without copying data (new kernels)")
 #else
 #ifndef UBLKCTL_APPLETS_H
 #define UBLKCTL_APPLETS_H

@@ -19,6 +19,7 @@ static const char usage[] =
 "\n"
 "Columns: ID STATE TARGET SIZE QUEUES DEPTH BS PID FILE. STATE is the\n"
 "kernel's (LIVE, QUIESCED, FAIL_IO, DEAD); PID is '-' when no server runs.\n"
+"A zero-copy loop shows as loop+zc (register) or loop+abr (auto-buf-reg).\n"
 "Exit status: 0, also when there is no device; 1 when -n names none.\n";
 
 struct row {
@@ -29,6 +30,7 @@ struct row {
 	unsigned int queues, depth, bs;
 	int pid;		/* -1: no server running */
 	const char *file;
+	char target_buf[UBLK_TARGET_LEN + 8];
 };
 
 static int load_row(struct ublk_ctrl *c, unsigned int id, struct row *r,
@@ -62,6 +64,11 @@ static int load_row(struct ublk_ctrl *c, unsigned int id, struct row *r,
 			r->bs = st->opts.block_size;
 		if (r->pid < 0 && ublk_pid_alive(st->pid))
 			r->pid = st->pid;
+	}
+	if (info.flags & UBLK_ZERO_COPY_FLAGS) {
+		snprintf(r->target_buf, sizeof(r->target_buf), "%s+%s", r->target,
+			 info.flags & UBLK_F_AUTO_BUF_REG ? "abr" : "zc");
+		r->target = r->target_buf;
 	}
 	return 0;
 }

@@ -104,7 +104,7 @@ static int recovery_opts(unsigned int id, const struct ublksrv_ctrl_dev_info *in
 	o->dev_id = id;
 	o->nr_queues = info->nr_hw_queues;
 	o->depth = info->queue_depth;
-	o->flags = info->flags & UBLK_RECOVERY_FLAGS;
+	o->flags = info->flags & (UBLK_RECOVERY_FLAGS | UBLK_ZERO_COPY_FLAGS);
 	o->foreground = false;
 	o->recover = true;
 	return EXIT_OK;

@@ -7,6 +7,7 @@
  * allocates once the queue runs.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +63,41 @@ static void queue_io_cmd(struct ublk_queue *q, unsigned int tag,
 	cmd->q_id = q->q_id;
 	cmd->tag = tag;
 	cmd->result = result;
-	cmd->addr = (uintptr_t)q->ios[tag].buf;
+	/*
+	 * Auto buffer registration: the buffer index (tag, no flags) goes in
+	 * the SQE's own addr, as ublk_auto_buf_reg_to_sqe_addr() lays out.
+	 */
+	if (ublk_dev_auto_buf_reg(q->dev))
+		sqe->addr = tag;
+	else if (!ublk_dev_zero_copy(q->dev))
+		cmd->addr = (uintptr_t)q->ios[tag].buf;
 	sqe->user_data = ublk_user_data(tag, op, false);
 	q->cmds_inflight++;
+}
+
+void ublk_prep_buf_cmd(struct ublk_queue *q, struct io_uring_sqe *sqe,
+		       unsigned int tag, bool reg)
+{
+	struct ublksrv_io_cmd *cmd;
+
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = 0;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->cmd_op = reg ? UBLK_U_IO_REGISTER_IO_BUF : UBLK_U_IO_UNREGISTER_IO_BUF;
+	cmd = (struct ublksrv_io_cmd *)sqe->cmd;
+	cmd->q_id = q->q_id;
+	cmd->tag = tag;
+	cmd->addr = tag;	/* the buffer index in this ring's table */
+	sqe->user_data = ublk_user_data(tag, reg ? UBLK_OP_BUF_REG : UBLK_OP_BUF_UNREG, true);
+}
+
+struct io_uring_sqe *ublk_queue_buf_cmd(struct ublk_queue *q, unsigned int tag, bool reg)
+{
+	struct io_uring_sqe *sqe = ublk_queue_tgt_sqe(q, tag);
+
+	if (sqe)
+		ublk_prep_buf_cmd(q, sqe, tag, reg);
+	return sqe;
 }
 
 void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res)
@@ -101,8 +134,12 @@ static void handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 	q->cmds_inflight--;
 	if (cqe->res != UBLK_IO_RES_OK) {
 		/* ABORT: the device is going away; anything else is fatal too. */
-		if (cqe->res != UBLK_IO_RES_ABORT && !q->error)
+		if (cqe->res != UBLK_IO_RES_ABORT && !q->error) {
 			q->error = cqe->res;
+			if (getenv("UBLKCTL_DEBUG"))
+				fprintf(stderr, "queue %u tag %u: command failed: %d\n",
+					q->q_id, tag, cqe->res);
+		}
 		q->stopping = true;
 		return;
 	}
@@ -116,7 +153,9 @@ static int queue_setup(struct ublk_queue *q)
 	struct ublk_dev *dev = q->dev;
 	struct io_uring_params p;
 	int fds[2] = { dev->cdev_fd, dev->backing_fd };
-	unsigned int entries = 2 * q->depth, tag;
+	bool zc = ublk_dev_zero_copy(dev) || ublk_dev_auto_buf_reg(dev);
+	/* a commit and one target SQE per tag; zero copy adds two */
+	unsigned int entries = (ublk_dev_zero_copy(dev) ? 4 : 2) * q->depth, tag;
 	size_t page = sysconf(_SC_PAGESIZE);
 	void *map;
 	int ret;
@@ -145,6 +184,9 @@ static int queue_setup(struct ublk_queue *q)
 	ret = io_uring_register_files(&q->ring, fds, dev->backing_fd >= 0 ? 2 : 1);
 	if (ret < 0)
 		return ret;
+	/* zero copy: an empty table the requests' pages are put in */
+	if (zc)
+		return io_uring_register_buffers_sparse(&q->ring, q->depth);
 
 	/* Buffers come from this thread, so they sit on the queue's node. */
 	for (tag = 0; tag < q->depth; tag++) {

@@ -135,10 +135,10 @@ static bool serve_until_stopped(struct ublk_ctrl *c, struct ublk_dev *dev,
 	}
 }
 
-/* The bit of UBLK_RECOVERY_FLAGS in @want the driver lacks, or 0. */
-static uint64_t missing_recovery_feature(uint64_t want, uint64_t features)
+/* The bit of the optional features in @want the driver lacks, or 0. */
+static uint64_t missing_feature(uint64_t want, uint64_t features)
 {
-	uint64_t missing = want & UBLK_RECOVERY_FLAGS & ~features;
+	uint64_t missing = want & (UBLK_RECOVERY_FLAGS | UBLK_ZERO_COPY_FLAGS) & ~features;
 
 	/* without GET_FEATURES we cannot tell: ADD_DEV's answer will */
 	if (!features || !missing)
@@ -146,8 +146,14 @@ static uint64_t missing_recovery_feature(uint64_t want, uint64_t features)
 	return missing & -missing;
 }
 
-static const char *recovery_feature_error(uint64_t flag)
+static const char *feature_error(uint64_t flag)
 {
+	if (flag == UBLK_F_SUPPORT_ZERO_COPY)
+		return "zero copy needs UBLK_F_SUPPORT_ZERO_COPY, which this ublk driver "
+		       "lacks (Linux 6.15 or later)";
+	if (flag == UBLK_F_AUTO_BUF_REG)
+		return "--auto-buf-reg needs UBLK_F_AUTO_BUF_REG, which this ublk driver "
+		       "lacks (Linux 6.16 or later)";
 	if (flag == UBLK_F_USER_RECOVERY_FAIL_IO)
 		return "--recovery=fail-io needs UBLK_F_USER_RECOVERY_FAIL_IO, which this "
 		       "ublk driver lacks (Linux 6.13 or later, or ublkctl's own ublk_drv)";
@@ -187,9 +193,10 @@ static int add_device(struct ublk_ctrl *ctrl, struct ublk_dev *dev,
 	report(report_fd, "ID %u %d", dev->info.dev_id, (int)getpid());
 	set_io_opcodes(dev);
 	/* the driver drops flags it does not know: check what we got */
-	missing = dev->opts.flags & UBLK_RECOVERY_FLAGS & ~dev->info.flags;
+	missing = dev->opts.flags & (UBLK_RECOVERY_FLAGS | UBLK_ZERO_COPY_FLAGS) &
+		  ~dev->info.flags;
 	if (missing) {
-		report(report_fd, "ERR %s", recovery_feature_error(missing & -missing));
+		report(report_fd, "ERR %s", feature_error(missing & -missing));
 		return -EOPNOTSUPP;
 	}
 	ret = ublk_ctrl_set_params(ctrl, dev->info.dev_id, params);
@@ -260,9 +267,13 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 		       strerror(-ret));
 		return 1;
 	}
-	if (missing_recovery_feature(o->flags, ctrl.features)) {
-		report(report_fd, "ERR %s", recovery_feature_error(
-		       missing_recovery_feature(o->flags, ctrl.features)));
+	/* --zero-copy without a mode: auto buffer registration if we can */
+	if ((dev.opts.flags & UBLK_ZERO_COPY_FLAGS) == UBLK_ZERO_COPY_FLAGS)
+		dev.opts.flags &= ~((ctrl.features & UBLK_F_AUTO_BUF_REG) ?
+				    UBLK_F_SUPPORT_ZERO_COPY : UBLK_F_AUTO_BUF_REG);
+	if (missing_feature(dev.opts.flags, ctrl.features)) {
+		report(report_fd, "ERR %s", feature_error(
+		       missing_feature(dev.opts.flags, ctrl.features)));
 		return 1;
 	}
 	ret = dev.ops->init(&dev, &params);

@@ -83,6 +83,44 @@ static void loop_deinit(struct ublk_dev *dev)
 	dev->backing_fd = -1;
 }
 
+/*
+ * READ/WRITE straight into the request's pages, registered as buffer <tag>:
+ * by the kernel at fetch time (auto buffer registration), or here, with a
+ * register and an unregister command hard-linked around the file IO so the
+ * buffer is released exactly when the IO is done, failed or not.
+ */
+static int loop_queue_zero_copy(struct ublk_queue *q, unsigned int tag,
+				struct io_uring_sqe *rw, unsigned int op,
+				uint64_t off, uint32_t len)
+{
+	struct io_uring_sqe *reg = NULL;
+
+	if (ublk_dev_zero_copy(q->dev)) {
+		/* the register goes first: swap it into the SQE we got */
+		reg = rw;
+		rw = ublk_queue_tgt_sqe(q, tag);
+		if (!rw)
+			return -EBUSY;
+		ublk_prep_buf_cmd(q, reg, tag, true);
+		reg->flags |= IOSQE_IO_HARDLINK;
+	}
+	if (op == UBLK_IO_OP_READ)
+		io_uring_prep_read_fixed(rw, LOOP_FILE_IDX, NULL, len, off, tag);
+	else
+		io_uring_prep_write_fixed(rw, LOOP_FILE_IDX, NULL, len, off, tag);
+	rw->flags |= IOSQE_FIXED_FILE;
+	rw->user_data = ublk_user_data(tag, op, true);
+	q->ios[tag].zc_res = 0;
+	q->ios[tag].zc_pending = 1;
+	if (!reg)
+		return 1;
+	rw->flags |= IOSQE_IO_HARDLINK;
+	if (!ublk_queue_buf_cmd(q, tag, false))
+		return -EBUSY;
+	q->ios[tag].zc_pending = 3;
+	return 3;
+}
+
 static int loop_queue_io(struct ublk_queue *q, unsigned int tag,
 			 const struct ublksrv_io_desc *iod)
 {
@@ -127,6 +165,8 @@ static int loop_queue_io(struct ublk_queue *q, unsigned int tag,
 		io_uring_prep_fallocate(sqe, LOOP_FILE_IDX, mode, off, len);
 		goto fixed;
 	}
+	if (ublk_dev_zero_copy(q->dev) || ublk_dev_auto_buf_reg(q->dev))
+		return loop_queue_zero_copy(q, tag, sqe, op, off, len);
 	sqe->fd = LOOP_FILE_IDX;
 	sqe->addr = (uintptr_t)buf;
 	sqe->len = len;
@@ -142,7 +182,19 @@ static void loop_io_done(struct ublk_queue *q, unsigned int tag,
 {
 	unsigned int op = ublk_ud_op(cqe->user_data);
 	const struct ublksrv_io_desc *iod = &q->descs[tag];
+	struct ublk_io *io = &q->ios[tag];
 	int res = cqe->res;
+
+	/* zero copy: commit once the file IO and both buffer commands are in */
+	if (io->zc_pending) {
+		if (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE)
+			io->zc_res = io->zc_res < 0 ? io->zc_res : res;
+		else if (res < 0)
+			io->zc_res = res;	/* a failed (un)register fails the IO */
+		if (--io->zc_pending)
+			return;
+		res = io->zc_res;
+	}
 
 	/* fsync and fallocate report 0; the block layer wants the length. */
 	if (res == 0 && op != UBLK_IO_OP_READ && op != UBLK_IO_OP_WRITE)

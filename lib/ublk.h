@@ -46,6 +46,9 @@ struct ublk_dev_opts {
 	bool recover;			/* serve an existing device again (not saved) */
 };
 
+/* Zero copy: the request's pages become io_uring buffer <tag> of the queue's ring. */
+#define UBLK_ZERO_COPY_FLAGS (UBLK_F_SUPPORT_ZERO_COPY | UBLK_F_AUTO_BUF_REG)
+
 /* The recovery flags --recovery sets, and what the driver must have. */
 #define UBLK_RECOVERY_FLAGS (UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | \
 			     UBLK_F_USER_RECOVERY_FAIL_IO)
@@ -125,7 +128,9 @@ extern const struct ublk_tgt_ops loop_tgt_ops;
 const struct ublk_tgt_ops *ublk_find_target(const char *name);
 
 struct ublk_io {
-	void *buf;
+	void *buf;		/* copy mode only; zero copy has none */
+	int zc_res;		/* zero copy: the file IO's result so far */
+	unsigned int zc_pending;	/* zero copy: CQEs still to come */
 };
 
 struct ublk_queue {
@@ -175,6 +180,28 @@ static inline uint64_t ublk_user_data(unsigned int tag, unsigned int op,
 {
 	return tag | (uint64_t)(op & 0xff) << 16 | (uint64_t)tgt << 63;
 }
+/* Target user_data ops of the zero-copy buffer commands. */
+#define UBLK_OP_BUF_REG		0xfe
+#define UBLK_OP_BUF_UNREG	0xff
+
+static inline bool ublk_dev_zero_copy(const struct ublk_dev *dev)
+{
+	return dev->info.flags & UBLK_F_SUPPORT_ZERO_COPY;
+}
+
+static inline bool ublk_dev_auto_buf_reg(const struct ublk_dev *dev)
+{
+	return dev->info.flags & UBLK_F_AUTO_BUF_REG;
+}
+
+/*
+ * Zero copy: a register or unregister command for tag's request buffer
+ * (buffer index tag), on a target SQE already taken, or on a new one.
+ */
+void ublk_prep_buf_cmd(struct ublk_queue *q, struct io_uring_sqe *sqe,
+		       unsigned int tag, bool reg);
+struct io_uring_sqe *ublk_queue_buf_cmd(struct ublk_queue *q, unsigned int tag, bool reg);
+
 static inline unsigned int ublk_ud_tag(uint64_t ud) { return ud & 0xffff; }
 static inline unsigned int ublk_ud_op(uint64_t ud) { return (ud >> 16) & 0xff; }
 static inline bool ublk_ud_is_tgt(uint64_t ud) { return ud >> 63; }
