@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Description: the null and loop targets through their ops table, with a
- * fake queue standing in for queue.c (its two functions are defined here).
+ * fake queue standing in for queue.c (its functions are defined here).
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -16,7 +16,10 @@
 #include "ublk.h"
 
 /* ---- the fake queue ---- */
-static struct io_uring_sqe fake_sqe;
+/* the SQEs of one request; the next request starts again at 0 */
+static struct io_uring_sqe fake_sqes[3];
+static unsigned int nr_sqes;
+#define fake_sqe (fake_sqes[0])
 
 void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res)
 {
@@ -26,9 +29,27 @@ void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res)
 
 struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag)
 {
-	memset(&fake_sqe, 0, sizeof(fake_sqe));
-	fake_sqe.user_data = ublk_user_data(tag, 0, true);
-	return &fake_sqe;
+	struct io_uring_sqe *sqe = &fake_sqes[nr_sqes++ % 3];
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->user_data = ublk_user_data(tag, 0, true);
+	return sqe;
+}
+
+void ublk_prep_buf_cmd(struct ublk_queue *q, struct io_uring_sqe *sqe,
+		       unsigned int tag, bool reg)
+{
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->cmd_op = reg ? UBLK_U_IO_REGISTER_IO_BUF : UBLK_U_IO_UNREGISTER_IO_BUF;
+	sqe->user_data = ublk_user_data(tag, reg ? UBLK_OP_BUF_REG : UBLK_OP_BUF_UNREG, true);
+}
+
+struct io_uring_sqe *ublk_queue_buf_cmd(struct ublk_queue *q, unsigned int tag, bool reg)
+{
+	struct io_uring_sqe *sqe = ublk_queue_tgt_sqe(q, tag);
+
+	ublk_prep_buf_cmd(q, sqe, tag, reg);
+	return sqe;
 }
 
 struct fake {
@@ -43,6 +64,7 @@ static struct fake *fake_new(const char *target, uint64_t file_size)
 	struct fake *f = calloc(1, sizeof(*f));
 	int fd;
 
+	nr_sqes = 0;
 	ublk_dev_opts_init(&f->dev.opts);
 	strcpy(f->dev.opts.target, target);
 	f->dev.backing_fd = -1;
@@ -85,6 +107,7 @@ static void complete_tgt_sqe(struct fake *f, unsigned int tag, int res, int want
 {
 	struct io_uring_cqe cqe = { .user_data = fake_sqe.user_data, .res = res };
 
+	nr_sqes = 0;
 	expect_value(ublk_complete_io, tag, tag);
 	expect_value(ublk_complete_io, res, want);
 	f->dev.ops->io_done(f->q, tag, &cqe);
@@ -184,10 +207,85 @@ static void loop__unknown_op__refused(void **state)
 	fake_free(f);
 }
 
+/* A CQE for fake_sqes[i]; the request is not committed by it. */
+static void cqe_no_commit(struct fake *f, unsigned int i, int res)
+{
+	struct io_uring_cqe cqe = { .user_data = fake_sqes[i].user_data, .res = res };
+
+	f->dev.ops->io_done(f->q, ublk_ud_tag(cqe.user_data), &cqe);
+}
+
+static void zero_copy_read(struct fake *f, unsigned int tag)
+{
+	f->descs[tag].op_flags = UBLK_IO_OP_READ;
+	f->descs[tag].start_sector = 64;
+	f->descs[tag].nr_sectors = 8;
+	nr_sqes = 0;
+}
+
+static void loop__zero_copy__register_read_unregister_then_commit(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+
+	f->dev.info.flags = UBLK_F_SUPPORT_ZERO_COPY;
+	zero_copy_read(f, 2);
+	assert_int_equal(f->dev.ops->queue_io(f->q, 2, &f->descs[2]), 3);
+	assert_int_equal(fake_sqes[0].cmd_op, UBLK_U_IO_REGISTER_IO_BUF);
+	assert_true(fake_sqes[0].flags & IOSQE_IO_HARDLINK);
+	assert_int_equal(fake_sqes[1].opcode, IORING_OP_READ_FIXED);
+	assert_int_equal(fake_sqes[1].buf_index, 2);
+	assert_int_equal(fake_sqes[1].len, 4096);
+	assert_int_equal(fake_sqes[1].off, 64 * 512);
+	assert_true(fake_sqes[1].flags & IOSQE_IO_HARDLINK);
+	assert_true(fake_sqes[1].flags & IOSQE_FIXED_FILE);
+	assert_int_equal(fake_sqes[2].cmd_op, UBLK_U_IO_UNREGISTER_IO_BUF);
+	/* committed after the last of the three, with the read's result */
+	cqe_no_commit(f, 0, 0);
+	cqe_no_commit(f, 1, 4096);
+	expect_value(ublk_complete_io, tag, 2);
+	expect_value(ublk_complete_io, res, 4096);
+	cqe_no_commit(f, 2, 0);
+	fake_free(f);
+}
+
+static void loop__zero_copy__failed_register_fails_the_io(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+
+	f->dev.info.flags = UBLK_F_SUPPORT_ZERO_COPY;
+	zero_copy_read(f, 1);
+	assert_int_equal(f->dev.ops->queue_io(f->q, 1, &f->descs[1]), 3);
+	cqe_no_commit(f, 0, -EINVAL);
+	cqe_no_commit(f, 1, -EFAULT);
+	expect_value(ublk_complete_io, tag, 1);
+	expect_value(ublk_complete_io, res, -EINVAL);
+	cqe_no_commit(f, 2, -EINVAL);
+	fake_free(f);
+}
+
+static void loop__auto_buf_reg__one_fixed_sqe(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+
+	f->dev.info.flags = UBLK_F_AUTO_BUF_REG;
+	zero_copy_read(f, 3);
+	f->descs[3].op_flags = UBLK_IO_OP_WRITE;
+	assert_int_equal(f->dev.ops->queue_io(f->q, 3, &f->descs[3]), 1);
+	assert_int_equal(fake_sqe.opcode, IORING_OP_WRITE_FIXED);
+	assert_int_equal(fake_sqe.buf_index, 3);
+	expect_value(ublk_complete_io, tag, 3);
+	expect_value(ublk_complete_io, res, 4096);
+	cqe_no_commit(f, 0, 4096);
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(null__queue_io__completes_full_length),
+		cmocka_unit_test(loop__zero_copy__register_read_unregister_then_commit),
+		cmocka_unit_test(loop__zero_copy__failed_register_fails_the_io),
+		cmocka_unit_test(loop__auto_buf_reg__one_fixed_sqe),
 		cmocka_unit_test(loop__init__size_from_file_and_discard),
 		cmocka_unit_test(loop__init__tiny_file_refused),
 		cmocka_unit_test(loop__read__one_sqe_then_commit),
