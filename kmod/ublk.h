@@ -54,8 +54,8 @@
  * Life of one tag's command slot. The queue lock guards every change.
  *
  *   IDLE --FETCH--> ARMING --> FETCHED --queue_rq--> DISPATCHING --tw-->
- *   OWNED (or NEED_DATA --NEED_GET_DATA--> OWNED) --COMMIT--> COMPLETING
- *   --> FETCHED again.
+ *   OWNED (or NEED_DATA --NEED_GET_DATA, via COMPLETING--> OWNED)
+ *   --COMMIT--> FETCHED again, the request ended just after.
  *
  * ARMING, DISPATCHING and COMPLETING belong to the one context moving the
  * slot on; everyone else leaves such a slot alone.
@@ -67,7 +67,7 @@ enum ublk_io_state {
 	UBLK_IO_DISPATCHING,	/* request handed to task work */
 	UBLK_IO_NEED_DATA,	/* server must send NEED_GET_DATA */
 	UBLK_IO_OWNED,		/* request is with the server */
-	UBLK_IO_COMPLETING,	/* a commit is finishing the request */
+	UBLK_IO_COMPLETING,	/* NEED_GET_DATA is copying the write's data */
 };
 
 /* io->res value asking ublk_put_request() to requeue, not complete. */
