@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# ./build.sh [build|kmod|test|unit|vm|demo|clean]
+# ./build.sh [build|kmod|test|unit|vm|bench|demo|clean]
 #   build (default)  build/ublkctl: static (musl), stripped; and kmod
 #   kmod             build/kmod/<release>/ublk_drv.ko for the VM's 6.12
 #                    kernel, or for KDIR=/lib/modules/$(uname -r)/build
 #   test             every test: unit tests, then the VM suite on both kernels
+#                    and the benchmarks' quick mode
+#   bench [ARGS]     the benchmarks (bench/run ARGS: bench/run --help)
 #   unit             the cmocka unit tests only
 #   demo             boot a VM and run a short scripted session
 #   clean            remove build/
@@ -132,12 +134,16 @@ test)
 	cat "$B/unit.log"
 	tests/vm/run --kernel stable --kernel unstable | tee "$B/vm.log"; vrc=${PIPESTATUS[0]}
 	tests/vm/run --kernel stable --driver kmod | tee -a "$B/vm.log"; krc=${PIPESTATUS[0]}
+	# the benchmarks, one short job per backend: they must still produce rows
+	bench/run --quick --kernel unstable | tee -a "$B/vm.log"; brc=${PIPESTATUS[0]}
 	set -e
 	[ $krc = 0 ] || vrc=$krc
+	[ $brc = 0 ] || vrc=$brc
 	tests/summarize "$B/unit.log" "$B/vm.log"
 	[ $urc = 0 ] && [ $vrc = 0 ]
 	;;
+bench) build; kmod; progs; shift; bench/run "$@" ;;
 demo) build; tests/vm/run --kernel unstable --demo ;;
 clean) rm -rf "$B" ;;
-*) sed -n '3,10p' "$0" >&2; exit 2 ;;
+*) sed -n '3,14p' "$0" >&2; exit 2 ;;
 esac

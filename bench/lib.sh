@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the guest side of every benchmark (copied into the VM as
+# /scenarios/bench_lib.sh). bench_job prints one "BENCH-ROW" line that
+# bench/run turns into the tables: backend, job, IOPS, MB/s, and CPU time
+# per GB moved (busy time of all CPUs from /proc/stat, from the end of
+# fio's ramp to its end, over the bytes fio counted).
+. /scenarios/lib.sh
+
+BENCH_RAMP=1
+BENCH_RUN=3
+BENCH_QUICK=0
+# bench/run --quick: one short job per backend, to prove the rows still come
+if grep -q 'ublk\.bench_quick=1' /proc/cmdline; then
+	BENCH_QUICK=1 BENCH_RAMP=0 BENCH_RUN=1
+fi
+
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+# json_sum KEY FILE: KEY summed over fio's read, write and trim sections
+json_sum() {
+	awk -v k="\"$1\"" '$1 == k { sub(/,$/, "", $3); s += $3 } END { printf "%.0f", s }' "$2"
+}
+
+# bench_job BACKEND DEV JOB RW BS DEPTH [NUMJOBS]
+bench_job() {
+	local backend=$1 dev=$2 job=$3 rw=$4 bs=$5 depth=$6 numjobs=${7:-1}
+	local busy1 bytes iops ms hz=100
+	rm -f /tmp/t/busy0
+	(sleep $BENCH_RAMP; cpu_busy > /tmp/t/busy0) &
+	h fio --name=$job --filename=$dev --rw=$rw --bs=$bs --iodepth=$depth --numjobs=$numjobs \
+		--ramp_time=$BENCH_RAMP --runtime=$BENCH_RUN --time_based --ioengine=io_uring --direct=1 \
+		--group_reporting --output-format=json --output=/tmp/t/fio.json > /dev/null ||
+		fail "fio $job on $backend ($dev)"
+	busy1=$(cpu_busy)
+	wait
+	bytes=$(json_sum io_bytes /tmp/t/fio.json)
+	iops=$(json_sum iops /tmp/t/fio.json)
+	[ "$bytes" -gt 0 ] 2>/dev/null || fail "fio $job on $backend moved no data"
+	ms=$(( ($busy1 - $(cat /tmp/t/busy0)) * 1000 / hz ))
+	echo "BENCH-ROW $backend $job $iops $(( bytes / BENCH_RUN / 1000000 )) $(awk "BEGIN { printf \"%.0f\", $ms / ($bytes / 1e9) }")"
+}
+
+# server_rss ID: the resident set of device ID's server, in KiB
+server_rss() {
+	awk '/^VmRSS:/ { print $2 }' /proc/$(server_pid "$1")/status
+}
