@@ -100,6 +100,7 @@ int main(int argc, char **argv)
 	const struct applet *a;
 
 	base = base ? base + 1 : argv[0];
+	ublk_argv0 = argv[0];
 	if (!strcmp(base, "ublk")) {
 		applet_name = "ublk";
 		return finish(ublk_compat_main(argc, argv));

@@ -35,7 +35,8 @@ ADD_COMMON_OPTIONS
 "Exit status: 0 when the device is ready, 1 on failure (nothing is left\n"
 "behind), 2 on a usage error.\n";
 
-enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND, OPT_RECOVERY, OPT_ZERO_COPY, OPT_AUTO_BUF_REG };
+enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND, OPT_RECOVERY, OPT_ZERO_COPY, OPT_AUTO_BUF_REG,
+       OPT_ROOT_DAEMON };
 
 static const struct option longopts[] = {
 	{ "type",	required_argument, NULL, 't' },
@@ -48,6 +49,7 @@ static const struct option longopts[] = {
 	{ "read-only",	no_argument,	   NULL, 'r' },
 	{ "direct-io",	no_argument,	   NULL, OPT_DIRECT_IO },
 	{ "foreground",	no_argument,	   NULL, OPT_FOREGROUND },
+	{ "root-daemon", no_argument,	   NULL, OPT_ROOT_DAEMON },
 	{ "recovery",	optional_argument, NULL, OPT_RECOVERY },
 	{ "zero-copy",	optional_argument, NULL, OPT_ZERO_COPY },
 	{ "auto-buf-reg", no_argument,	   NULL, OPT_AUTO_BUF_REG },
@@ -206,6 +208,9 @@ int add_run(int argc, char **argv, const char *fixed_target,
 			break;
 		case OPT_FOREGROUND:
 			o.foreground = true;
+			break;
+		case OPT_ROOT_DAEMON:
+			o.root_daemon = true;
 			break;
 		case OPT_ZERO_COPY:
 			o.flags &= ~UBLK_ZERO_COPY_FLAGS;

@@ -35,6 +35,10 @@ APPLET(zero-copy-experimental, zero_copy_experimental_main, "loop without copyin
 "                          IO waits and is sent again (a write may repeat);\n" \
 "                          fail-io: all IO fails at once while no server runs\n" \
 "     --foreground         serve in this process until the device is deleted\n" \
+"     --root-daemon        the device may hold the root filesystem: the server\n" \
+"                          calls itself @ublkctl, which systemd spares at\n" \
+"                          switch_root and shutdown, and the OOM killer\n" \
+"                          leaves it alone (set by the initramfs scripts)\n" \
 " -h, --help               this text\n"
 
 /*

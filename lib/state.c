@@ -40,10 +40,10 @@ int ublk_state_format(const struct ublk_state *s, char *buf, size_t len)
 	n = snprintf(buf, len,
 		     "id=%d\npid=%d\ntarget=%s\nfile=%s\nsize=%llu\nqueues=%u\n"
 		     "depth=%u\nblock_size=%u\nread_only=%d\ndirect_io=%d\n"
-		     "flags=%llu\ntarget_json=%s\ntids=",
+		     "root_daemon=%d\nflags=%llu\ntarget_json=%s\ntids=",
 		     o->dev_id, (int)s->pid, o->target, o->file,
 		     (unsigned long long)o->size, o->nr_queues, o->depth,
-		     o->block_size, o->read_only, o->direct_io,
+		     o->block_size, o->read_only, o->direct_io, o->root_daemon,
 		     (unsigned long long)o->flags, s->tgt_json);
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
@@ -114,6 +114,8 @@ static int parse_line(struct ublk_state *s, const char *key, const char *val)
 		o->read_only = v;
 	else if (!strcmp(key, "direct_io"))
 		o->direct_io = v;
+	else if (!strcmp(key, "root_daemon"))
+		o->root_daemon = v;
 	else if (!strcmp(key, "flags"))
 		o->flags = v;
 	/* unknown keys come from newer versions: ignore them */

@@ -42,6 +42,7 @@ struct ublk_dev_opts {
 	bool read_only;
 	bool direct_io;
 	bool foreground;
+	bool root_daemon;		/* may serve the root filesystem: see server_pin() */
 	uint64_t flags;			/* extra UBLK_F_* asked for */
 	bool recover;			/* serve an existing device again (not saved) */
 };
@@ -54,6 +55,9 @@ struct ublk_dev_opts {
 			     UBLK_F_USER_RECOVERY_FAIL_IO)
 
 void ublk_dev_opts_init(struct ublk_dev_opts *o);
+
+/* argv[0] of this process, for servers to rename themselves (main sets it) */
+extern char *ublk_argv0;
 
 /* ---- parse.c: validated number parsing ---- */
 int ublk_parse_uint(const char *s, unsigned int min, unsigned int max,

@@ -19,10 +19,14 @@ void ublk_sleep_ms(unsigned int ms)
 		;
 }
 
-/* A zombie has exited for our purposes: it holds no files any more. */
+/* the task flag /proc/PID/stat shows once a process has begun to exit */
+#define PF_EXITING 0x4
+
+/* A process that exits (killed, or a zombie) serves nothing any more. */
 bool ublk_pid_alive(pid_t pid)
 {
-	char path[32], buf[256], *p;
+	char path[32], buf[256], *p, state;
+	unsigned int flags;
 	ssize_t n;
 	int fd;
 
@@ -38,7 +42,9 @@ bool ublk_pid_alive(pid_t pid)
 		return false;
 	buf[n] = 0;
 	p = strrchr(buf, ')');
-	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
+		return true;
+	return state != 'Z' && state != 'X' && !(flags & PF_EXITING);
 }
 
 /*
