@@ -27,7 +27,7 @@ WARN="-Wall -Wextra -Wno-unused-parameter -Werror"
 DEPS="musl-gcc:musl-tools /usr/include/cmocka.h:libcmocka-dev
 /usr/lib/x86_64-linux-gnu/liburing.a:liburing-dev qemu-system-x86_64:qemu-system-x86
 /bin/busybox:busybox-static cpio:cpio xz:xz-utils fio:fio mkfs.ext4:e2fsprogs
-pahole:dwarves depmod:kmod file:file gcc:gcc make:make
+pahole:dwarves depmod:kmod file:file gcc:gcc make:make debugfs:e2fsprogs unshare:util-linux
 x86_64-linux-gnu-gcc-12:gcc-12"
 
 need_deps() {
@@ -132,17 +132,21 @@ test)
 	set +e
 	tests/unit/run > "$B/unit.log" 2>&1; urc=$?
 	cat "$B/unit.log"
-	tests/vm/run --kernel stable --kernel unstable | tee "$B/vm.log"; vrc=${PIPESTATUS[0]}
-	tests/vm/run --kernel stable --driver kmod | tee -a "$B/vm.log"; krc=${PIPESTATUS[0]}
+	: > "$B/vm.log"
+	vrc=0
+	# vm_step CMD...: run a VM test step, its output into vm.log
+	vm_step() { "$@" | tee -a "$B/vm.log"; [ "${PIPESTATUS[0]}" = 0 ] || vrc=1; }
+	vm_step tests/vm/run --kernel stable --kernel unstable
+	vm_step tests/vm/run --kernel stable --driver kmod
+	# initramfs/: root on ublk, the rescue shell, bad values, the generators
+	vm_step tests/vm/boot --kernel unstable
+	vm_step tests/vm/boot --kernel stable --driver kmod
 	# the benchmarks, one short job per backend: they must still produce rows
-	bench/run --quick --kernel unstable | tee -a "$B/vm.log"; brc=${PIPESTATUS[0]}
+	vm_step bench/run --quick --kernel unstable
 	set -e
-	[ $krc = 0 ] || vrc=$krc
-	[ $brc = 0 ] || vrc=$brc
 	tests/summarize "$B/unit.log" "$B/vm.log"
 	[ $urc = 0 ] && [ $vrc = 0 ]
 	;;
-bench) build; kmod; progs; shift; bench/run "$@" ;;
 demo) build; tests/vm/run --kernel unstable --demo ;;
 clean) rm -rf "$B" ;;
 *) sed -n '3,14p' "$0" >&2; exit 2 ;;

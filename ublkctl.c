@@ -57,7 +57,10 @@ static int list_applets(FILE *out)
 	return EXIT_OK;
 }
 
-/* Symlinks ublk-<applet> and ublk to this binary in dir. */
+/*
+ * Symlinks ublk-<applet> and ublk in dir: to "ublkctl" when dir holds a
+ * copy of us (an initramfs being built), else to this binary.
+ */
 static int install_links(const char *dir)
 {
 	char self[PATH_MAX], link[PATH_MAX];
@@ -65,12 +68,17 @@ static int install_links(const char *dir)
 	size_t i;
 	int ret = EXIT_OK;
 
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0) {
-		error_msg("/proc/self/exe: %s", strerror(errno));
-		return EXIT_FAIL;
+	snprintf(link, sizeof(link), "%s/ublkctl", dir);
+	if (access(link, X_OK) == 0) {
+		strcpy(self, "ublkctl");
+	} else {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0) {
+			error_msg("/proc/self/exe: %s", strerror(errno));
+			return EXIT_FAIL;
+		}
+		self[n] = 0;
 	}
-	self[n] = 0;
 	for (i = 0; i <= ARRAY_SIZE(applets); i++) {
 		if (i < ARRAY_SIZE(applets))
 			snprintf(link, sizeof(link), "%s/ublk-%s", dir, applets[i].name);
