@@ -44,3 +44,12 @@ bench_job() {
 server_rss() {
 	awk '/^VmRSS:/ { print $2 }' /proc/$(server_pid "$1")/status
 }
+
+# copy_reference FILE: what one copy of each byte costs on this clock:
+# dd reads FILE (in a tmpfs) into its buffer, one memory copy per byte
+copy_reference() {
+	local mbs
+	mbs=$(h dd if="$1" of=/dev/null bs=1M 2>&1 | sed -n 's/.*, \([0-9.]*\) \([MG]\)B\/s.*/\1 \2/p' |
+		awk '{ printf "%d", $2 == "G" ? $1 * 1000 : $1 }')
+	echo "BENCH-NOTE copy reference: dd copies a tmpfs file to user memory at $mbs MB/s, i.e. $(( 1000000 / (mbs > 0 ? mbs : 1) )) ms of one CPU per GB copied"
+}

@@ -24,6 +24,7 @@ jobs() {
 	bench_job $1 $2 randread-4k randread 4k 64
 }
 
+copy_reference /tmp/t/b/img
 kloop=$(h losetup --direct-io=on -f --show /tmp/t/b/img) || fail "no kernel loop device"
 jobs kernel-loop $kloop
 run h losetup -d $kloop
