@@ -3,16 +3,20 @@
 # /scenarios/bench_lib.sh). bench_job prints one "BENCH-ROW" line that
 # bench/run turns into the tables: backend, job, IOPS, MB/s, and CPU time
 # per GB moved (busy time of all CPUs from /proc/stat, from the end of
-# fio's ramp to its end, over the bytes fio counted).
+# fio's ramp to its end, over the bytes fio counted), and what the ratios
+# are taken to. Also "BENCH-NOTE text" and "BENCH-TARGET JOB BACKEND REF
+# MIN" (a ratio the benchmark should reach) lines.
 . /scenarios/lib.sh
 
 BENCH_RAMP=1
 BENCH_RUN=3
 BENCH_QUICK=0
+BENCH_WALL=0
 # bench/run --quick: one short job per backend, to prove the rows still come
 if grep -q 'ublk\.bench_quick=1' /proc/cmdline; then
 	BENCH_QUICK=1 BENCH_RAMP=0 BENCH_RUN=1
 fi
+grep -q 'ublk\.bench_wall=1' /proc/cmdline && BENCH_WALL=1
 
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 
@@ -21,9 +25,10 @@ json_sum() {
 	awk -v k="\"$1\"" '$1 == k { sub(/,$/, "", $3); s += $3 } END { printf "%.0f", s }' "$2"
 }
 
-# bench_job BACKEND DEV JOB RW BS DEPTH [NUMJOBS]
+# bench_job BACKEND DEV JOB RW BS DEPTH [NUMJOBS] [REF]: REF is the row
+# the ratios are taken to: a backend (same job) or BACKEND/JOB
 bench_job() {
-	local backend=$1 dev=$2 job=$3 rw=$4 bs=$5 depth=$6 numjobs=${7:-1}
+	local backend=$1 dev=$2 job=$3 rw=$4 bs=$5 depth=$6 numjobs=${7:-1} ref=${8:-}
 	local busy1 bytes iops ms hz=100
 	rm -f /tmp/t/busy0
 	(sleep $BENCH_RAMP; cpu_busy > /tmp/t/busy0) &
@@ -37,7 +42,7 @@ bench_job() {
 	iops=$(json_sum iops /tmp/t/fio.json)
 	[ "$bytes" -gt 0 ] 2>/dev/null || fail "fio $job on $backend moved no data"
 	ms=$(( ($busy1 - $(cat /tmp/t/busy0)) * 1000 / hz ))
-	echo "BENCH-ROW $backend $job $iops $(( bytes / BENCH_RUN / 1000000 )) $(awk "BEGIN { printf \"%.0f\", $ms / ($bytes / 1e9) }")"
+	echo "BENCH-ROW $backend $job $iops $(( bytes / BENCH_RUN / 1000000 )) $(awk "BEGIN { printf \"%.0f\", $ms / ($bytes / 1e9) }") $ref"
 }
 
 # server_rss ID: the resident set of device ID's server, in KiB

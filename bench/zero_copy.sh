@@ -11,17 +11,18 @@ run mount -t tmpfs -o size=600M tmpfs /tmp/t/b
 run mount --bind /tmp/t/b /host/tmp/t/b	# for the host's losetup
 dd if=/dev/zero of=/tmp/t/b/img bs=1M count=512 2>/dev/null || fail "no backing file"
 
+# jobs BACKEND DEV: ratios to the kernel loop device
 jobs() {
 	local bs
 	if [ $BENCH_QUICK = 1 ]; then
-		bench_job $1 $2 read-128k read 128k 16
+		bench_job $1 $2 read-128k read 128k 16 1 kernel-loop
 		return
 	fi
 	for bs in 128k 512k 1M; do
-		bench_job $1 $2 read-$bs read $bs 16
-		bench_job $1 $2 write-$bs write $bs 16
+		bench_job $1 $2 read-$bs read $bs 16 1 kernel-loop
+		bench_job $1 $2 write-$bs write $bs 16 1 kernel-loop
 	done
-	bench_job $1 $2 randread-4k randread 4k 64
+	bench_job $1 $2 randread-4k randread 4k 64 1 kernel-loop
 }
 
 copy_reference /tmp/t/b/img

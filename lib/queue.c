@@ -188,25 +188,30 @@ static int queue_setup(struct ublk_queue *q)
 	if (zc)
 		return io_uring_register_buffers_sparse(&q->ring, q->depth);
 
-	/* Buffers come from this thread, so they sit on the queue's node. */
-	for (tag = 0; tag < q->depth; tag++) {
-		ret = posix_memalign(&q->ios[tag].buf, page, dev->info.max_io_buf_bytes);
-		if (ret)
-			return -ret;
-	}
+	/*
+	 * One mapping for all tags, made by this thread so that it sits on
+	 * the queue's node; no huge pages, or a few small IOs would make
+	 * megabytes resident.
+	 */
+	q->bufs_len = (size_t)q->depth * dev->info.max_io_buf_bytes;
+	map = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	q->bufs = map;
+	madvise(map, q->bufs_len, MADV_NOHUGEPAGE);
+	for (tag = 0; tag < q->depth; tag++)
+		q->ios[tag].buf = q->bufs + (size_t)tag * dev->info.max_io_buf_bytes;
 	return 0;
 }
 
 static void queue_teardown(struct ublk_queue *q)
 {
-	unsigned int tag;
-
 	if (q->ring.ring_fd > 0)
 		io_uring_queue_exit(&q->ring);
 	if (q->descs)
 		munmap((void *)q->descs, q->descs_len);
-	for (tag = 0; tag < q->depth; tag++)
-		free(q->ios[tag].buf);
+	if (q->bufs)
+		munmap(q->bufs, q->bufs_len);
 }
 
 static void queue_report_ready(struct ublk_queue *q, int error)

@@ -144,6 +144,8 @@ struct ublk_queue {
 	struct io_uring ring;
 	const struct ublksrv_io_desc *descs;
 	size_t descs_len;
+	char *bufs;			/* the copy path's IO buffers, depth of them */
+	size_t bufs_len;
 	unsigned int cmds_inflight;
 	unsigned int tgt_inflight;
 	bool stopping;
