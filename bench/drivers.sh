@@ -96,11 +96,12 @@ for mode in register auto-buf-reg; do
 done
 
 if [ -f /kmod/ublk_drv.ko ] && [ ! -f /sys/module/ublk_drv/version ]; then
-	run rmmod ublk_drv
+	# the last server's ring may still be going away: the module is busy until then
+	wait_until 10 rmmod ublk_drv || fail "cannot unload the in-tree ublk_drv"
 	run insmod /kmod/ublk_drv.ko
 	ublk_jobs kmod-null ublk-null null --size 250G
 	ublk_jobs kmod-loop ublk-loop loop /tmp/t/b/img --direct-io
-	run rmmod ublk_drv
+	wait_until 10 rmmod ublk_drv || fail "cannot unload our ublk_drv"
 	run modprobe ublk_drv
 else
 	echo "BENCH-NOTE kmod-null, kmod-loop: our module is not built for this kernel"

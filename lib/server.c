@@ -233,7 +233,6 @@ static int recover_begin(struct ublk_ctrl *ctrl, struct ublk_dev *dev, int repor
 	return ret;
 }
 
-/* Returns an exit code; failures are reported on report_fd. */
 char *ublk_argv0;
 
 /*
@@ -265,6 +264,7 @@ static void server_pin(const struct ublk_dev_opts *o)
 	}
 }
 
+/* Returns an exit code; failures are reported on report_fd. */
 static int server_run(const struct ublk_dev_opts *o, int report_fd)
 {
 	struct ublk_ctrl ctrl;
