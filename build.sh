@@ -4,8 +4,8 @@
 #   build (default)  build/ublkctl: static (musl), stripped; and kmod
 #   kmod             build/kmod/<release>/ublk_drv.ko for the VM's 6.12
 #                    kernel, or for KDIR=/lib/modules/$(uname -r)/build
-#   test             every test: unit tests, then the VM suite on both kernels
-#                    and the benchmarks' quick mode
+#   test             every test: unit tests, the VM suite on both kernels,
+#                    the initramfs boot tests and the benchmarks' quick mode
 #   bench [ARGS]     the benchmarks (bench/run ARGS: bench/run --help)
 #   unit             the cmocka unit tests only
 #   demo             boot a VM and run a short scripted session

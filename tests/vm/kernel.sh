@@ -7,7 +7,7 @@ prep_kernel() {
 	case $1 in
 	stable) suite=bookworm-backports ;;
 	unstable) suite=sid ;;
-	*) echo "tests/vm/run: unknown kernel $1" >&2; return 1 ;;
+	*) echo "$0: unknown kernel $1" >&2; return 1 ;;
 	esac
 	meta=$("$top/scripts/debfetch" "$suite" linux-image-amd64)
 	pkg=$(grep -o 'linux-image-[^ ,]*-amd64' "$meta/.depends" | head -n 1)
