@@ -147,6 +147,7 @@ test)
 	tests/summarize "$B/unit.log" "$B/vm.log"
 	[ $urc = 0 ] && [ $vrc = 0 ]
 	;;
+bench) build; kmod; progs; shift; bench/run "$@" ;;
 demo) build; tests/vm/run --kernel unstable --demo ;;
 clean) rm -rf "$B" ;;
 *) sed -n '3,14p' "$0" >&2; exit 2 ;;
