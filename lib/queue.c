@@ -226,6 +226,20 @@ static void queue_report_ready(struct ublk_queue *q, int error)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+/*
+ * SCHED_BATCH: the same share of the CPU as any task, but our wakeups do
+ * not preempt the task that queued the IO. It runs on until it sleeps and
+ * we take all it queued in one go rather than one request per context
+ * switch (null, 4k random reads at depth 64: 60k -> 95k IOPS under icount).
+ */
+static void queue_sched_batch(void)
+{
+	struct sched_param sp = { 0 };
+
+	/* musl's sched_setscheduler() is a stub: the syscall is per thread */
+	syscall(SYS_sched_setscheduler, 0, SCHED_BATCH, &sp);
+}
+
 static void *queue_thread(void *arg)
 {
 	struct ublk_queue *q = arg;
@@ -240,6 +254,7 @@ static void *queue_thread(void *arg)
 		sched_setaffinity(0, sizeof(cpu_set_t), &dev->affinity[q->q_id]);
 	/* Our IO may be what frees memory: don't let reclaim wait on us. */
 	prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0);
+	queue_sched_batch();
 
 	ret = queue_setup(q);
 	if (!ret) {
