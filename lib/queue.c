@@ -69,8 +69,8 @@ static void queue_io_cmd(struct ublk_queue *q, unsigned int tag,
 	 */
 	if (ublk_dev_auto_buf_reg(q->dev))
 		sqe->addr = tag;
-	else if (!ublk_dev_zero_copy(q->dev))
-		cmd->addr = (uintptr_t)q->ios[tag].buf;
+	else
+		cmd->addr = (uintptr_t)q->ios[tag].buf;	/* NULL without a copy buffer */
 	sqe->user_data = ublk_user_data(tag, op, false);
 	q->cmds_inflight++;
 }
@@ -187,6 +187,9 @@ static int queue_setup(struct ublk_queue *q)
 	/* zero copy: an empty table the requests' pages are put in */
 	if (zc)
 		return io_uring_register_buffers_sparse(&q->ring, q->depth);
+	/* user copy: the target moves data itself, if it moves any */
+	if (dev->info.flags & UBLK_F_USER_COPY)
+		return 0;
 
 	/*
 	 * One mapping for all tags, made by this thread so that it sits on

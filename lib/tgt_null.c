@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* null target: every request completes at once with its full length. */
+/*
+ * null target: every request completes at once with its full length. Like
+ * null_blk without memory_backed it moves no data: with UBLK_F_USER_COPY
+ * the driver leaves the copying to the server, and null never copies.
+ */
 #include <stdio.h>
 
 #include "ublk.h"
@@ -29,6 +33,7 @@ static int null_describe(const struct ublk_dev *dev, char *buf, size_t len)
 
 const struct ublk_tgt_ops null_tgt_ops = {
 	.name		= "null",
+	.flags		= UBLK_F_USER_COPY,
 	.init		= null_init,
 	.queue_io	= null_queue_io,
 	.describe	= null_describe,

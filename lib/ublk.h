@@ -109,6 +109,8 @@ struct ublk_queue;
  */
 struct ublk_tgt_ops {
 	const char *name;
+	/* UBLK_F_* the target takes whenever the driver offers them */
+	uint64_t flags;
 	/* Open backing resources, settle opts->size, fill params. Required. */
 	int (*init)(struct ublk_dev *dev, struct ublk_params *p);
 	/* Undo init. Optional. */
@@ -132,7 +134,7 @@ extern const struct ublk_tgt_ops loop_tgt_ops;
 const struct ublk_tgt_ops *ublk_find_target(const char *name);
 
 struct ublk_io {
-	void *buf;		/* copy mode only; zero copy has none */
+	void *buf;		/* copy mode only; zero and user copy have none */
 	int zc_res;		/* zero copy: the file IO's result so far */
 	unsigned int zc_pending;	/* zero copy: CQEs still to come */
 };
