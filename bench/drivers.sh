@@ -33,12 +33,6 @@ ublk_jobs() {
 	run ublkctl del -a
 }
 
-null_blk() {
-	modprobe null_blk queue_mode=2 irqmode=0 memory_backed=0 submit_queues=2 hw_queue_depth=128 gb=250 ||
-		fail "no null_blk"
-	wait_until 5 test -b /dev/nullb0 || fail "no /dev/nullb0"
-}
-
 # scaling: 1 job against 2 jobs on null_blk and ublkctl null, 3 rounds,
 # rows of the median (wall clock: the only clock that shows parallelism)
 scaling() {

@@ -58,3 +58,10 @@ copy_reference() {
 		awk '{ printf "%d", $2 == "G" ? $1 * 1000 : $1 }')
 	echo "BENCH-NOTE copy reference: dd copies a tmpfs file to user memory at $mbs MB/s, i.e. $(( 1000000 / (mbs > 0 ? mbs : 1) )) ms of one CPU per GB copied"
 }
+
+# null_blk: /dev/nullb0, blk-mq, no IRQ delay, not memory backed, 2 queues
+null_blk() {
+	modprobe null_blk queue_mode=2 irqmode=0 memory_backed=0 submit_queues=2 hw_queue_depth=128 gb=250 ||
+		fail "no null_blk"
+	wait_until 5 test -b /dev/nullb0 || fail "no /dev/nullb0"
+}
