@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "ublk.h"
 
 #define LOOP_FILE_IDX	1
+#define TMPFS_MAGIC	0x01021994
+#define RAMFS_MAGIC	0x858458f6
 
 /* Punching a hole past EOF changes nothing, and tells whether we can. */
 static bool loop_can_punch(int fd, uint64_t size)
@@ -29,6 +32,7 @@ static int loop_init(struct ublk_dev *dev, struct ublk_params *p)
 	struct ublk_dev_opts *o = &dev->opts;
 	int flags = (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	uint64_t size;
+	struct statfs fs;
 	struct stat st;
 	int fd;
 
@@ -57,6 +61,8 @@ static int loop_init(struct ublk_dev *dev, struct ublk_params *p)
 		return -ENOSPC;
 	}
 	dev->backing_fd = fd;
+	if (fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC))
+		dev->backing_in_memory = true;
 
 	ublk_build_params(o, p);
 	/* Buffered writes sit in the page cache: ask for flushes. */
@@ -121,6 +127,47 @@ static int loop_queue_zero_copy(struct ublk_queue *q, unsigned int tag,
 	return 3;
 }
 
+/* fsync and fallocate report 0; the block layer wants the length. */
+static int loop_result(const struct ublksrv_io_desc *iod, unsigned int op, int res)
+{
+	if (res == 0 && op != UBLK_IO_OP_READ && op != UBLK_IO_OP_WRITE)
+		return iod->nr_sectors << 9;
+	return res;
+}
+
+/*
+ * A file in memory (tmpfs, ramfs) never waits for a device, but io_uring
+ * cannot start IO on it without blocking semantics and hands every request
+ * to a worker thread: two more context switches per request. A plain
+ * syscall in the queue's own thread is cheaper (icount, 4k random reads on
+ * tmpfs: qd1 23117 -> 34320 IOPS, qd64 70904 -> 80105).
+ */
+static int loop_queue_sync(struct ublk_queue *q, unsigned int tag,
+			   const struct ublksrv_io_desc *iod, unsigned int op, int mode)
+{
+	int fd = q->dev->backing_fd;
+	uint64_t off = iod->start_sector << 9;
+	uint32_t len = iod->nr_sectors << 9;
+	ssize_t res;
+
+	switch (op) {
+	case UBLK_IO_OP_READ:
+		res = pread(fd, q->ios[tag].buf, len, off);
+		break;
+	case UBLK_IO_OP_WRITE:
+		res = pwrite(fd, q->ios[tag].buf, len, off);
+		break;
+	case UBLK_IO_OP_FLUSH:
+		res = fdatasync(fd);
+		break;
+	default:
+		res = fallocate(fd, mode, off, len);
+		break;
+	}
+	ublk_complete_io(q, tag, loop_result(iod, op, res < 0 ? -errno : (int)res));
+	return 0;
+}
+
 static int loop_queue_io(struct ublk_queue *q, unsigned int tag,
 			 const struct ublksrv_io_desc *iod)
 {
@@ -129,18 +176,27 @@ static int loop_queue_io(struct ublk_queue *q, unsigned int tag,
 	uint32_t len = iod->nr_sectors << 9;
 	struct io_uring_sqe *sqe;
 	void *buf = q->ios[tag].buf;
-	int mode;
+	int mode = 0;
 
 	switch (op) {
 	case UBLK_IO_OP_READ:
 	case UBLK_IO_OP_WRITE:
 	case UBLK_IO_OP_FLUSH:
+		break;
 	case UBLK_IO_OP_DISCARD:
 	case UBLK_IO_OP_WRITE_ZEROES:
+		mode = FALLOC_FL_KEEP_SIZE;
+		if (op == UBLK_IO_OP_WRITE_ZEROES &&
+		    (iod->op_flags & UBLK_IO_F_NOUNMAP))
+			mode |= FALLOC_FL_ZERO_RANGE;
+		else
+			mode |= FALLOC_FL_PUNCH_HOLE;
 		break;
 	default:
 		return -EOPNOTSUPP;
 	}
+	if (q->dev->backing_in_memory && buf)
+		return loop_queue_sync(q, tag, iod, op, mode);
 	sqe = ublk_queue_tgt_sqe(q, tag);
 	if (!sqe)
 		return -EBUSY;
@@ -156,12 +212,6 @@ static int loop_queue_io(struct ublk_queue *q, unsigned int tag,
 		goto fixed;
 	case UBLK_IO_OP_DISCARD:
 	case UBLK_IO_OP_WRITE_ZEROES:
-		mode = FALLOC_FL_KEEP_SIZE;
-		if (op == UBLK_IO_OP_WRITE_ZEROES &&
-		    (iod->op_flags & UBLK_IO_F_NOUNMAP))
-			mode |= FALLOC_FL_ZERO_RANGE;
-		else
-			mode |= FALLOC_FL_PUNCH_HOLE;
 		io_uring_prep_fallocate(sqe, LOOP_FILE_IDX, mode, off, len);
 		goto fixed;
 	}
@@ -196,10 +246,7 @@ static void loop_io_done(struct ublk_queue *q, unsigned int tag,
 		res = io->zc_res;
 	}
 
-	/* fsync and fallocate report 0; the block layer wants the length. */
-	if (res == 0 && op != UBLK_IO_OP_READ && op != UBLK_IO_OP_WRITE)
-		res = iod->nr_sectors << 9;
-	ublk_complete_io(q, tag, res);
+	ublk_complete_io(q, tag, loop_result(iod, op, res));
 }
 
 static int loop_describe(const struct ublk_dev *dev, char *buf, size_t len)

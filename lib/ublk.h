@@ -163,6 +163,7 @@ struct ublk_dev {
 	const struct ublk_tgt_ops *ops;
 	int cdev_fd;
 	int backing_fd;			/* -1 when the target has none */
+	bool backing_in_memory;		/* tmpfs or ramfs: see loop_queue_sync() */
 	uint64_t io_cmd_fetch;		/* FETCH_REQ opcode in use */
 	uint64_t io_cmd_commit;		/* COMMIT_AND_FETCH_REQ opcode */
 	cpu_set_t *affinity;		/* per queue, may be NULL */
