@@ -61,7 +61,9 @@ static int loop_init(struct ublk_dev *dev, struct ublk_params *p)
 		return -ENOSPC;
 	}
 	dev->backing_fd = fd;
-	if (fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC))
+	/* a device node's statfs is its directory's (devtmpfs): files only */
+	if (S_ISREG(st.st_mode) && fstatfs(fd, &fs) == 0 &&
+	    (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC))
 		dev->backing_in_memory = true;
 
 	ublk_build_params(o, p);
