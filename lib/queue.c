@@ -44,25 +44,23 @@ static struct io_uring_sqe *get_sqe(struct ublk_queue *q)
 	return sqe;
 }
 
-static void queue_io_cmd(struct ublk_queue *q, unsigned int tag,
-			 unsigned int op, int result)
+/*
+ * A tag's commit, less its result, never changes: it is made once per tag
+ * at setup and copied (four 16-byte stores) for each request.
+ */
+static void make_commit_sqe(struct ublk_queue *q, unsigned int tag)
 {
-	struct io_uring_sqe *sqe = get_sqe(q);
-	struct ublksrv_io_cmd *cmd;
+	struct io_uring_sqe *sqe = &q->ios[tag].commit;
+	struct ublksrv_io_cmd *cmd = (struct ublksrv_io_cmd *)sqe->cmd;
+	unsigned int op = q->dev->io_cmd_commit;
 
-	if (!sqe) {
-		q->error = -EBUSY;
-		return;
-	}
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = 0;			/* fixed file 0: /dev/ublkcN */
 	sqe->flags = IOSQE_FIXED_FILE;
 	sqe->cmd_op = op;
-	cmd = (struct ublksrv_io_cmd *)sqe->cmd;
 	cmd->q_id = q->q_id;
 	cmd->tag = tag;
-	cmd->result = result;
 	/*
 	 * Auto buffer registration: the buffer index (tag, no flags) goes in
 	 * the SQE's own addr, as ublk_auto_buf_reg_to_sqe_addr() lays out.
@@ -72,6 +70,23 @@ static void queue_io_cmd(struct ublk_queue *q, unsigned int tag,
 	else
 		cmd->addr = (uintptr_t)q->ios[tag].buf;	/* NULL without a copy buffer */
 	sqe->user_data = ublk_user_data(tag, op, false);
+}
+
+static void queue_io_cmd(struct ublk_queue *q, unsigned int tag,
+			 unsigned int op, int result)
+{
+	struct io_uring_sqe *sqe = get_sqe(q);
+
+	if (!sqe) {
+		q->error = -EBUSY;
+		return;
+	}
+	*sqe = q->ios[tag].commit;
+	if (op != q->dev->io_cmd_commit) {
+		sqe->cmd_op = op;
+		sqe->user_data = ublk_user_data(tag, op, false);
+	}
+	((struct ublksrv_io_cmd *)sqe->cmd)->result = result;
 	q->cmds_inflight++;
 }
 
@@ -181,6 +196,8 @@ static int queue_setup(struct ublk_queue *q)
 		ret = io_uring_queue_init(entries, &q->ring, 0);
 	if (ret < 0)
 		return ret;
+	/* enter without looking the ring's fd up each time (5.18 and later) */
+	io_uring_register_ring_fd(&q->ring);
 	ret = io_uring_register_files(&q->ring, fds, dev->backing_fd >= 0 ? 2 : 1);
 	if (ret < 0)
 		return ret;
@@ -261,8 +278,10 @@ static void *queue_thread(void *arg)
 
 	ret = queue_setup(q);
 	if (!ret) {
-		for (tag = 0; tag < q->depth; tag++)
+		for (tag = 0; tag < q->depth; tag++) {
+			make_commit_sqe(q, tag);
 			queue_io_cmd(q, tag, dev->io_cmd_fetch, -1);
+		}
 		ret = io_uring_submit(&q->ring);
 		ret = ret < 0 ? ret : q->error;
 	}

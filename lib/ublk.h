@@ -134,6 +134,7 @@ extern const struct ublk_tgt_ops loop_tgt_ops;
 const struct ublk_tgt_ops *ublk_find_target(const char *name);
 
 struct ublk_io {
+	struct io_uring_sqe commit;	/* this tag's COMMIT_AND_FETCH, made at setup */
 	void *buf;		/* copy mode only; zero and user copy have none */
 	int zc_res;		/* zero copy: the file IO's result so far */
 	unsigned int zc_pending;	/* zero copy: CQEs still to come */
