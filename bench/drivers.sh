@@ -79,6 +79,17 @@ for dio in on off; do
 	run h losetup -d $kloop
 done
 ublk_jobs ublk-loop kernel-loop-dio loop /tmp/t/b/img --direct-io
+# the RSS target is per device at the defaults (1 queue, depth 128)
+if [ $BENCH_QUICK = 0 ]; then
+	run ublkctl loop /tmp/t/b/img --direct-io
+	for j in randread:4k:64 read:128k:16; do
+		set -- $(echo $j | tr : ' ')
+		h fio --name=rss --filename=/dev/ublkb0 --rw=$1 --bs=$2 --iodepth=$3 --ioengine=io_uring \
+			--direct=1 --runtime=$BENCH_RUN --time_based > /dev/null || fail "fio $j for RSS"
+	done
+	echo "BENCH-NOTE ublk-loop at the defaults (1 queue, depth 128): server RSS after 4k random and 128k reads $(server_rss 0) KiB"
+	run ublkctl del -a
+fi
 for mode in register auto-buf-reg; do
 	name=ublk-zc; [ $mode = auto-buf-reg ] && name=ublk-abr
 	if ublkctl zero-copy-experimental /tmp/t/b/img --zero-copy=$mode >/dev/null 2>/tmp/t/err; then
