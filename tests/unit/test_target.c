@@ -129,6 +129,16 @@ static void null__queue_io__completes_full_length(void **state)
 	fake_free(f);
 }
 
+/*
+ * init for the io_uring path, wherever the test file is: a /tmp in a
+ * tmpfs would give plain syscalls (loop__memory_file__syscalls_then_commit)
+ */
+static void loop_init_on_disk(struct fake *f, struct ublk_params *p)
+{
+	assert_int_equal(f->dev.ops->init(&f->dev, p), 0);
+	f->dev.backing_in_memory = false;
+}
+
 static void loop__init__size_from_file_and_discard(void **state)
 {
 	struct fake *f = fake_new("loop", 8 << 20);
@@ -159,7 +169,7 @@ static void loop__read__one_sqe_then_commit(void **state)
 	struct fake *f = fake_new("loop", 1 << 20);
 	struct ublk_params p;
 
-	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	loop_init_on_disk(f, &p);
 	f->descs[1] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_READ,
 						.nr_sectors = 16,
 						.start_sector = 64 };
@@ -182,7 +192,7 @@ static void loop__flush_and_discard__length_reported(void **state)
 	struct fake *f = fake_new("loop", 1 << 20);
 	struct ublk_params p;
 
-	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	loop_init_on_disk(f, &p);
 	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_DISCARD,
 						.nr_sectors = 8 };
 	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
@@ -201,7 +211,7 @@ static void loop__unknown_op__refused(void **state)
 	struct fake *f = fake_new("loop", 1 << 20);
 	struct ublk_params p;
 
-	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	loop_init_on_disk(f, &p);
 	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_ZONE_OPEN };
 	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), -EOPNOTSUPP);
 	fake_free(f);
@@ -279,6 +289,43 @@ static void loop__auto_buf_reg__one_fixed_sqe(void **state)
 	fake_free(f);
 }
 
+/* tmpfs or ramfs: the IO is done at once with pwrite/pread and committed */
+static void loop__memory_file__syscalls_then_commit(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+	char buf[4096], back[4096];
+	struct ublk_params p;
+
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	f->dev.backing_in_memory = true;
+	memset(buf, 0xa5, sizeof(buf));
+	f->q->ios[1].buf = buf;
+	f->descs[1] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_WRITE,
+						.nr_sectors = 8,
+						.start_sector = 16 };
+	expect_value(ublk_complete_io, tag, 1);
+	expect_value(ublk_complete_io, res, 4096);
+	assert_int_equal(f->dev.ops->queue_io(f->q, 1, &f->descs[1]), 0);
+	assert_int_equal(nr_sqes, 0);
+	assert_int_equal(pread(f->dev.backing_fd, back, sizeof(back), 16 * 512), 4096);
+	assert_memory_equal(back, buf, sizeof(buf));
+
+	memset(buf, 0, sizeof(buf));
+	f->descs[1].op_flags = UBLK_IO_OP_READ;
+	expect_value(ublk_complete_io, tag, 1);
+	expect_value(ublk_complete_io, res, 4096);
+	assert_int_equal(f->dev.ops->queue_io(f->q, 1, &f->descs[1]), 0);
+	assert_memory_equal(back, buf, sizeof(buf));
+
+	/* flush reports the length, as through io_uring */
+	f->descs[1].op_flags = UBLK_IO_OP_FLUSH;
+	expect_value(ublk_complete_io, tag, 1);
+	expect_value(ublk_complete_io, res, 4096);
+	assert_int_equal(f->dev.ops->queue_io(f->q, 1, &f->descs[1]), 0);
+	assert_int_equal(nr_sqes, 0);
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +338,7 @@ int main(void)
 		cmocka_unit_test(loop__read__one_sqe_then_commit),
 		cmocka_unit_test(loop__flush_and_discard__length_reported),
 		cmocka_unit_test(loop__unknown_op__refused),
+		cmocka_unit_test(loop__memory_file__syscalls_then_commit),
 	};
 
 	return cmocka_run_group_tests_name("target", tests, NULL, NULL);
