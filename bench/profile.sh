@@ -21,6 +21,8 @@ null_blk) null_blk; dev=/dev/nullb0 ;;
 kernel-loop-dio) run mount --bind /tmp/t/b /host/tmp/t/b	# for the host's losetup
 	dev=$(h losetup --direct-io=on -f --show /tmp/t/b/img) || fail "no kernel loop device" ;;
 ublk-null) run ublkctl null -q 2 --size 250G; dev=/dev/ublkb0 ;;
+kmod-null) wait_until 10 rmmod ublk_drv; run insmod /kmod/ublk_drv.ko
+	run ublkctl null -q 2 --size 250G; dev=/dev/ublkb0 ;;
 ublk-loop) run ublkctl loop -q 2 /tmp/t/b/img --direct-io; dev=/dev/ublkb0 ;;
 ublk-zc) run ublkctl zero-copy-experimental -q 2 /tmp/t/b/img --direct-io --zero-copy=register; dev=/dev/ublkb0 ;;
 ublk-abr) run ublkctl zero-copy-experimental -q 2 /tmp/t/b/img --direct-io --zero-copy=auto-buf-reg; dev=/dev/ublkb0 ;;
@@ -29,7 +31,7 @@ esac
 
 fio_job() {
 	h fio --name=$job --filename=$dev --rw=$rw --bs=$bs --iodepth=$depth --ioengine=io_uring \
-		--direct=1 --time_based --output-format=json "$@"
+		--direct=1 --iomem=shmhuge --time_based --output-format=json "$@"
 }
 fio_job --runtime=1 --output=/tmp/t/warm.json > /dev/null || fail "fio warm-up"
 sed -n 's/^\([0-9a-f]* [tT] .*\)/PROF-KSYM \1/p' /proc/kallsyms

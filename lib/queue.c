@@ -168,7 +168,7 @@ static int queue_setup(struct ublk_queue *q)
 	struct ublk_dev *dev = q->dev;
 	struct io_uring_params p;
 	int fds[2] = { dev->cdev_fd, dev->backing_fd };
-	bool zc = ublk_dev_zero_copy(dev) || ublk_dev_auto_buf_reg(dev);
+	bool zc = ublk_dev_zero_copy(dev) || ublk_dev_auto_buf_reg(dev), user_copy;
 	/* a commit and one target SQE per tag; zero copy adds two */
 	unsigned int entries = (ublk_dev_zero_copy(dev) ? 4 : 2) * q->depth, tag;
 	size_t page = sysconf(_SC_PAGESIZE);
@@ -204,22 +204,20 @@ static int queue_setup(struct ublk_queue *q)
 	/* zero copy: an empty table the requests' pages are put in */
 	if (zc)
 		return io_uring_register_buffers_sparse(&q->ring, q->depth);
-	/* user copy: the target moves data itself, if it moves any */
-	if (dev->info.flags & UBLK_F_USER_COPY)
-		return 0;
-
 	/*
 	 * One mapping for all tags, made by this thread so that it sits on
 	 * the queue's node; no huge pages, or a few small IOs would make
-	 * megabytes resident.
+	 * megabytes resident. With user copy the target moves the data with
+	 * pread/pwrite on /dev/ublkcN, one request at a time: one buffer.
 	 */
-	q->bufs_len = (size_t)q->depth * dev->info.max_io_buf_bytes;
+	user_copy = dev->info.flags & UBLK_F_USER_COPY;
+	q->bufs_len = (size_t)(user_copy ? 1 : q->depth) * dev->info.max_io_buf_bytes;
 	map = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (map == MAP_FAILED)
 		return -errno;
 	q->bufs = map;
 	madvise(map, q->bufs_len, MADV_NOHUGEPAGE);
-	for (tag = 0; tag < q->depth; tag++)
+	for (tag = 0; tag < q->depth && !user_copy; tag++)
 		q->ios[tag].buf = q->bufs + (size_t)tag * dev->info.max_io_buf_bytes;
 	return 0;
 }

@@ -304,7 +304,6 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 	if ((dev.opts.flags & UBLK_ZERO_COPY_FLAGS) == UBLK_ZERO_COPY_FLAGS)
 		dev.opts.flags &= ~((ctrl.features & UBLK_F_AUTO_BUF_REG) ?
 				    UBLK_F_SUPPORT_ZERO_COPY : UBLK_F_AUTO_BUF_REG);
-	dev.opts.flags |= ctrl.features & dev.ops->flags;
 	if (missing_feature(dev.opts.flags, ctrl.features)) {
 		report(report_fd, "ERR %s", feature_error(
 		       missing_feature(dev.opts.flags, ctrl.features)));
@@ -321,6 +320,7 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 			       strerror(-ret));
 		return 1;
 	}
+	dev.opts.flags |= ctrl.features & dev.tgt_flags;
 	if (o->recover)
 		ret = recover_begin(&ctrl, &dev, report_fd);
 	else

@@ -12,6 +12,7 @@ static int null_init(struct ublk_dev *dev, struct ublk_params *p)
 {
 	if (!dev->opts.size)
 		dev->opts.size = UBLK_DEF_NULL_SIZE;
+	dev->tgt_flags = UBLK_F_USER_COPY;
 	ublk_build_params(&dev->opts, p);
 	return 0;
 }
@@ -33,7 +34,6 @@ static int null_describe(const struct ublk_dev *dev, char *buf, size_t len)
 
 const struct ublk_tgt_ops null_tgt_ops = {
 	.name		= "null",
-	.flags		= UBLK_F_USER_COPY,
 	.init		= null_init,
 	.queue_io	= null_queue_io,
 	.describe	= null_describe,

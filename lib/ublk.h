@@ -109,9 +109,11 @@ struct ublk_queue;
  */
 struct ublk_tgt_ops {
 	const char *name;
-	/* UBLK_F_* the target takes whenever the driver offers them */
-	uint64_t flags;
-	/* Open backing resources, settle opts->size, fill params. Required. */
+	/*
+	 * Open backing resources, settle opts->size, fill params, and put in
+	 * dev->tgt_flags the UBLK_F_* it would take if the driver offers them.
+	 * Required.
+	 */
 	int (*init)(struct ublk_dev *dev, struct ublk_params *p);
 	/* Undo init. Optional. */
 	void (*deinit)(struct ublk_dev *dev);
@@ -147,7 +149,7 @@ struct ublk_queue {
 	struct io_uring ring;
 	const struct ublksrv_io_desc *descs;
 	size_t descs_len;
-	char *bufs;			/* the copy path's IO buffers, depth of them */
+	char *bufs;			/* IO buffers: one per tag, or with user copy one */
 	size_t bufs_len;
 	unsigned int cmds_inflight;
 	unsigned int tgt_inflight;
@@ -165,6 +167,7 @@ struct ublk_dev {
 	int cdev_fd;
 	int backing_fd;			/* -1 when the target has none */
 	bool backing_in_memory;		/* tmpfs or ramfs: see loop_queue_sync() */
+	uint64_t tgt_flags;		/* what init would like: see ublk_tgt_ops */
 	uint64_t io_cmd_fetch;		/* FETCH_REQ opcode in use */
 	uint64_t io_cmd_commit;		/* COMMIT_AND_FETCH_REQ opcode */
 	cpu_set_t *affinity;		/* per queue, may be NULL */

@@ -326,6 +326,49 @@ static void loop__memory_file__syscalls_then_commit(void **state)
 	fake_free(f);
 }
 
+/*
+ * The same with user copy: the data goes through the queue's one buffer
+ * and pread/pwrite at the request's place in /dev/ublkcN (here a file).
+ */
+static void loop__memory_file_user_copy__through_cdev(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+	char scratch[4096], data[4096], back[4096], cdev_path[] = "/tmp/ublkctl-cdev-XXXXXX";
+	off_t pos = UBLKSRV_IO_BUF_OFFSET + ((off_t)2 << UBLK_TAG_OFF);
+	struct ublk_params p;
+
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	f->dev.backing_in_memory = true;
+	f->dev.info.flags = UBLK_F_USER_COPY;
+	f->dev.cdev_fd = mkstemp(cdev_path);
+	assert_true(f->dev.cdev_fd >= 0);
+	f->q->bufs = scratch;
+	f->q->ios[2].buf = NULL;
+	memset(data, 0x3c, sizeof(data));
+	assert_int_equal(pwrite(f->dev.cdev_fd, data, sizeof(data), pos), 4096);
+
+	f->descs[2] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_WRITE,
+						.nr_sectors = 8,
+						.start_sector = 24 };
+	expect_value(ublk_complete_io, tag, 2);
+	expect_value(ublk_complete_io, res, 4096);
+	assert_int_equal(f->dev.ops->queue_io(f->q, 2, &f->descs[2]), 0);
+	assert_int_equal(pread(f->dev.backing_fd, back, sizeof(back), 24 * 512), 4096);
+	assert_memory_equal(back, data, sizeof(data));
+
+	assert_int_equal(ftruncate(f->dev.cdev_fd, 0), 0);
+	f->descs[2].op_flags = UBLK_IO_OP_READ;
+	expect_value(ublk_complete_io, tag, 2);
+	expect_value(ublk_complete_io, res, 4096);
+	assert_int_equal(f->dev.ops->queue_io(f->q, 2, &f->descs[2]), 0);
+	assert_int_equal(pread(f->dev.cdev_fd, back, sizeof(back), pos), 4096);
+	assert_memory_equal(back, data, sizeof(data));
+	assert_int_equal(nr_sqes, 0);
+	close(f->dev.cdev_fd);
+	unlink(cdev_path);
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +382,7 @@ int main(void)
 		cmocka_unit_test(loop__flush_and_discard__length_reported),
 		cmocka_unit_test(loop__unknown_op__refused),
 		cmocka_unit_test(loop__memory_file__syscalls_then_commit),
+		cmocka_unit_test(loop__memory_file_user_copy__through_cdev),
 	};
 
 	return cmocka_run_group_tests_name("target", tests, NULL, NULL);
