@@ -174,10 +174,12 @@ static int loop_queue_sync(struct ublk_queue *q, unsigned int tag,
 		break;
 	case UBLK_IO_OP_WRITE:
 		res = user_copy ? pread(cdev, buf, len, user_copy_pos(q, tag)) : len;
-		if (res == len)
+		if (res == len) {
 			res = pwrite(fd, buf, len, off);
-		else if (res >= 0)
-			res = -1, errno = EIO;
+		} else if (res >= 0) {
+			errno = EIO;	/* the driver gave less than the request */
+			res = -1;
+		}
 		break;
 	case UBLK_IO_OP_FLUSH:
 		res = fdatasync(fd);
