@@ -289,7 +289,17 @@ static void loop__auto_buf_reg__one_fixed_sqe(void **state)
 	fake_free(f);
 }
 
-/* tmpfs or ramfs: the IO is done at once with pwrite/pread and committed */
+/* On the in-memory path a request is done, and committed with want, at once. */
+static void queue_sync(struct fake *f, unsigned int tag, unsigned int op, int want)
+{
+	f->descs[tag].op_flags = op;
+	expect_value(ublk_complete_io, tag, tag);
+	expect_value(ublk_complete_io, res, want);
+	assert_int_equal(f->dev.ops->queue_io(f->q, tag, &f->descs[tag]), 0);
+	assert_int_equal(nr_sqes, 0);
+}
+
+/* tmpfs or ramfs: the IO is done with pwrite/pread in the tag's buffer */
 static void loop__memory_file__syscalls_then_commit(void **state)
 {
 	struct fake *f = fake_new("loop", 1 << 20);
@@ -300,29 +310,16 @@ static void loop__memory_file__syscalls_then_commit(void **state)
 	f->dev.backing_in_memory = true;
 	memset(buf, 0xa5, sizeof(buf));
 	f->q->ios[1].buf = buf;
-	f->descs[1] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_WRITE,
-						.nr_sectors = 8,
-						.start_sector = 16 };
-	expect_value(ublk_complete_io, tag, 1);
-	expect_value(ublk_complete_io, res, 4096);
-	assert_int_equal(f->dev.ops->queue_io(f->q, 1, &f->descs[1]), 0);
-	assert_int_equal(nr_sqes, 0);
+	f->descs[1] = (struct ublksrv_io_desc){ .nr_sectors = 8, .start_sector = 16 };
+	queue_sync(f, 1, UBLK_IO_OP_WRITE, 4096);
 	assert_int_equal(pread(f->dev.backing_fd, back, sizeof(back), 16 * 512), 4096);
 	assert_memory_equal(back, buf, sizeof(buf));
 
 	memset(buf, 0, sizeof(buf));
-	f->descs[1].op_flags = UBLK_IO_OP_READ;
-	expect_value(ublk_complete_io, tag, 1);
-	expect_value(ublk_complete_io, res, 4096);
-	assert_int_equal(f->dev.ops->queue_io(f->q, 1, &f->descs[1]), 0);
+	queue_sync(f, 1, UBLK_IO_OP_READ, 4096);
 	assert_memory_equal(back, buf, sizeof(buf));
-
 	/* flush reports the length, as through io_uring */
-	f->descs[1].op_flags = UBLK_IO_OP_FLUSH;
-	expect_value(ublk_complete_io, tag, 1);
-	expect_value(ublk_complete_io, res, 4096);
-	assert_int_equal(f->dev.ops->queue_io(f->q, 1, &f->descs[1]), 0);
-	assert_int_equal(nr_sqes, 0);
+	queue_sync(f, 1, UBLK_IO_OP_FLUSH, 4096);
 	fake_free(f);
 }
 
@@ -347,23 +344,15 @@ static void loop__memory_file_user_copy__through_cdev(void **state)
 	memset(data, 0x3c, sizeof(data));
 	assert_int_equal(pwrite(f->dev.cdev_fd, data, sizeof(data), pos), 4096);
 
-	f->descs[2] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_WRITE,
-						.nr_sectors = 8,
-						.start_sector = 24 };
-	expect_value(ublk_complete_io, tag, 2);
-	expect_value(ublk_complete_io, res, 4096);
-	assert_int_equal(f->dev.ops->queue_io(f->q, 2, &f->descs[2]), 0);
+	f->descs[2] = (struct ublksrv_io_desc){ .nr_sectors = 8, .start_sector = 24 };
+	queue_sync(f, 2, UBLK_IO_OP_WRITE, 4096);
 	assert_int_equal(pread(f->dev.backing_fd, back, sizeof(back), 24 * 512), 4096);
 	assert_memory_equal(back, data, sizeof(data));
 
 	assert_int_equal(ftruncate(f->dev.cdev_fd, 0), 0);
-	f->descs[2].op_flags = UBLK_IO_OP_READ;
-	expect_value(ublk_complete_io, tag, 2);
-	expect_value(ublk_complete_io, res, 4096);
-	assert_int_equal(f->dev.ops->queue_io(f->q, 2, &f->descs[2]), 0);
+	queue_sync(f, 2, UBLK_IO_OP_READ, 4096);
 	assert_int_equal(pread(f->dev.cdev_fd, back, sizeof(back), pos), 4096);
 	assert_memory_equal(back, data, sizeof(data));
-	assert_int_equal(nr_sqes, 0);
 	close(f->dev.cdev_fd);
 	unlink(cdev_path);
 	fake_free(f);
