@@ -12,8 +12,9 @@
 #   unit             the cmocka unit tests only
 #   demo             boot a VM and run a short scripted session
 #   clean            remove build/
-# Installs what it needs with apt when missing. Overridable: CC, OPTIMIZE, HOT_OPTIMIZE,
-# UBLKCTL_CACHE (downloaded packages; default ~/.cache/ublkctl).
+# Installs what it needs with apt when missing. Overridable: CC, OPTIMIZE,
+# HOT_OPTIMIZE (the data path), UBLKCTL_CACHE (downloaded packages;
+# default ~/.cache/ublkctl).
 set -eu -o pipefail
 
 top=$(cd "$(dirname "$0")" && pwd)
@@ -166,5 +167,5 @@ bench) build; kmod; progs; shift; bench/run "$@" ;;
 profile) build; kmod; progs; shift; bench/profile "$@" ;;
 demo) build; tests/vm/run --kernel unstable --demo ;;
 clean) rm -rf "$B" ;;
-*) sed -n '3,16p' "$0" >&2; exit 2 ;;
+*) sed -n '3,17p' "$0" >&2; exit 2 ;;
 esac
