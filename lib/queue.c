@@ -44,6 +44,21 @@ static struct io_uring_sqe *get_sqe(struct ublk_queue *q)
 	return sqe;
 }
 
+/* What every ublk IO command carries: fixed file 0 (/dev/ublkcN), queue, tag. */
+static struct ublksrv_io_cmd *prep_io_cmd(struct ublk_queue *q, struct io_uring_sqe *sqe,
+					  unsigned int tag, unsigned int op)
+{
+	struct ublksrv_io_cmd *cmd = (struct ublksrv_io_cmd *)sqe->cmd;
+
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = 0;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->cmd_op = op;
+	cmd->q_id = q->q_id;
+	cmd->tag = tag;
+	return cmd;
+}
+
 /*
  * A tag's commit, less its result, never changes: it is made once per tag
  * at setup and copied (four 16-byte stores) for each request.
@@ -51,16 +66,11 @@ static struct io_uring_sqe *get_sqe(struct ublk_queue *q)
 static void make_commit_sqe(struct ublk_queue *q, unsigned int tag)
 {
 	struct io_uring_sqe *sqe = &q->ios[tag].commit;
-	struct ublksrv_io_cmd *cmd = (struct ublksrv_io_cmd *)sqe->cmd;
 	unsigned int op = q->dev->io_cmd_commit;
+	struct ublksrv_io_cmd *cmd;
 
 	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = 0;			/* fixed file 0: /dev/ublkcN */
-	sqe->flags = IOSQE_FIXED_FILE;
-	sqe->cmd_op = op;
-	cmd->q_id = q->q_id;
-	cmd->tag = tag;
+	cmd = prep_io_cmd(q, sqe, tag, op);
 	/*
 	 * Auto buffer registration: the buffer index (tag, no flags) goes in
 	 * the SQE's own addr, as ublk_auto_buf_reg_to_sqe_addr() lays out.
@@ -93,15 +103,9 @@ static void queue_io_cmd(struct ublk_queue *q, unsigned int tag,
 void ublk_prep_buf_cmd(struct ublk_queue *q, struct io_uring_sqe *sqe,
 		       unsigned int tag, bool reg)
 {
-	struct ublksrv_io_cmd *cmd;
+	struct ublksrv_io_cmd *cmd = prep_io_cmd(q, sqe, tag, reg ? UBLK_U_IO_REGISTER_IO_BUF :
+						 UBLK_U_IO_UNREGISTER_IO_BUF);
 
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = 0;
-	sqe->flags = IOSQE_FIXED_FILE;
-	sqe->cmd_op = reg ? UBLK_U_IO_REGISTER_IO_BUF : UBLK_U_IO_UNREGISTER_IO_BUF;
-	cmd = (struct ublksrv_io_cmd *)sqe->cmd;
-	cmd->q_id = q->q_id;
-	cmd->tag = tag;
 	cmd->addr = tag;	/* the buffer index in this ring's table */
 	sqe->user_data = ublk_user_data(tag, reg ? UBLK_OP_BUF_REG : UBLK_OP_BUF_UNREG, true);
 }
