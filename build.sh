@@ -67,7 +67,7 @@ uapi_include() {
 SRCS="ublkctl.c $(echo applets/*.c lib/*.c)"
 # The data path is built for speed, the rest for size: at -Os gcc clears
 # an SQE with "rep stosb", 62 counted instructions per request.
-HOT_SRCS="lib/queue.c lib/tgt_null.c lib/tgt_loop.c"
+HOT_SRCS="lib/queue.c lib/batch.c lib/tgt_null.c lib/tgt_loop.c"
 : "${HOT_OPTIMIZE:=-O2}"
 
 build() {

@@ -32,7 +32,7 @@ static off_t desc_offset(unsigned int q_id)
 	return UBLKSRV_CMD_BUF_OFFSET + (off_t)q_id * stride;
 }
 
-static struct io_uring_sqe *get_sqe(struct ublk_queue *q)
+struct io_uring_sqe *ublk_queue_sqe(struct ublk_queue *q)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
 
@@ -85,7 +85,7 @@ static void make_commit_sqe(struct ublk_queue *q, unsigned int tag)
 static void queue_io_cmd(struct ublk_queue *q, unsigned int tag,
 			 unsigned int op, int result)
 {
-	struct io_uring_sqe *sqe = get_sqe(q);
+	struct io_uring_sqe *sqe = ublk_queue_sqe(q);
 
 	if (!sqe) {
 		q->error = -EBUSY;
@@ -121,12 +121,15 @@ struct io_uring_sqe *ublk_queue_buf_cmd(struct ublk_queue *q, unsigned int tag, 
 
 void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res)
 {
-	queue_io_cmd(q, tag, q->dev->io_cmd_commit, res);
+	if (q->batch)
+		ublk_batch_complete(q, tag, res);
+	else
+		queue_io_cmd(q, tag, q->dev->io_cmd_commit, res);
 }
 
 struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag)
 {
-	struct io_uring_sqe *sqe = get_sqe(q);
+	struct io_uring_sqe *sqe = ublk_queue_sqe(q);
 
 	if (!sqe)
 		return NULL;
@@ -136,19 +139,31 @@ struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag)
 	return sqe;
 }
 
+void ublk_queue_dispatch(struct ublk_queue *q, unsigned int tag)
+{
+	int ret = q->dev->ops->queue_io(q, tag, &q->descs[tag]);
+
+	if (ret < 0)
+		ublk_complete_io(q, tag, ret);
+}
+
 static void handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 {
-	const struct ublk_tgt_ops *ops = q->dev->ops;
 	unsigned int tag = ublk_ud_tag(cqe->user_data);
-	int ret;
 
-	if (tag >= q->depth)
-		return;
 	if (ublk_ud_is_tgt(cqe->user_data)) {
+		if (tag >= q->depth)
+			return;
 		q->tgt_inflight--;
-		ops->io_done(q, tag, cqe);
+		q->dev->ops->io_done(q, tag, cqe);
 		return;
 	}
+	if (q->batch) {
+		ublk_batch_handle_cqe(q, cqe);
+		return;
+	}
+	if (tag >= q->depth)
+		return;
 
 	q->cmds_inflight--;
 	if (cqe->res != UBLK_IO_RES_OK) {
@@ -162,9 +177,35 @@ static void handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 		q->stopping = true;
 		return;
 	}
-	ret = ops->queue_io(q, tag, &q->descs[tag]);
+	ublk_queue_dispatch(q, tag);
+}
+
+static void reap_cqes(struct ublk_queue *q)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+
+	io_uring_for_each_cqe(&q->ring, head, cqe) {
+		handle_cqe(q, cqe);
+		n++;
+	}
+	io_uring_cq_advance(&q->ring, n);
+}
+
+/*
+ * Batch mode's first commands. PREP_IO_CMDS completes as it is submitted:
+ * look at its answer now, so that a refusal fails the start.
+ */
+static int batch_start(struct ublk_queue *q)
+{
+	int ret;
+
+	ublk_batch_start(q);
+	ret = io_uring_submit(&q->ring);
 	if (ret < 0)
-		ublk_complete_io(q, tag, ret);
+		return ret;
+	reap_cqes(q);
+	return q->error;
 }
 
 static int queue_setup(struct ublk_queue *q)
@@ -205,6 +246,11 @@ static int queue_setup(struct ublk_queue *q)
 	ret = io_uring_register_files(&q->ring, fds, dev->backing_fd >= 0 ? 2 : 1);
 	if (ret < 0)
 		return ret;
+	if (q->batch) {
+		ret = ublk_batch_setup(q);
+		if (ret < 0)
+			return ret;
+	}
 	/* zero copy: an empty table the requests' pages are put in */
 	if (zc)
 		return io_uring_register_buffers_sparse(&q->ring, q->depth);
@@ -234,6 +280,7 @@ static void queue_teardown(struct ublk_queue *q)
 		munmap((void *)q->descs, q->descs_len);
 	if (q->bufs)
 		munmap(q->bufs, q->bufs_len);
+	ublk_batch_teardown(q);
 }
 
 static void queue_report_ready(struct ublk_queue *q, int error)
@@ -266,8 +313,7 @@ static void *queue_thread(void *arg)
 {
 	struct ublk_queue *q = arg;
 	struct ublk_dev *dev = q->dev;
-	struct io_uring_cqe *cqe;
-	unsigned int head, n, tag;
+	unsigned int tag;
 	bool last;
 	int ret;
 
@@ -278,8 +324,11 @@ static void *queue_thread(void *arg)
 	prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0);
 	queue_sched_batch();
 
+	q->batch = dev->info.flags & UBLK_F_BATCH_IO;
 	ret = queue_setup(q);
-	if (!ret) {
+	if (!ret && q->batch) {
+		ret = batch_start(q);
+	} else if (!ret) {
 		for (tag = 0; tag < q->depth; tag++) {
 			make_commit_sqe(q, tag);
 			queue_io_cmd(q, tag, dev->io_cmd_fetch, -1);
@@ -291,18 +340,19 @@ static void *queue_thread(void *arg)
 	if (ret < 0)
 		goto out;
 
-	while (!(q->stopping && !q->cmds_inflight && !q->tgt_inflight)) {
+	for (;;) {
+		if (q->batch)
+			ublk_batch_flush(q);
+		if (q->stopping && !q->cmds_inflight && !q->tgt_inflight) {
+			io_uring_submit(&q->ring);	/* the last commits */
+			break;
+		}
 		ret = io_uring_submit_and_wait(&q->ring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			q->error = ret;
 			break;
 		}
-		n = 0;
-		io_uring_for_each_cqe(&q->ring, head, cqe) {
-			handle_cqe(q, cqe);
-			n++;
-		}
-		io_uring_cq_advance(&q->ring, n);
+		reap_cqes(q);
 	}
 out:
 	queue_teardown(q);

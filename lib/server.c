@@ -179,10 +179,13 @@ static void set_io_opcodes(struct ublk_dev *dev)
 static int add_device(struct ublk_ctrl *ctrl, struct ublk_dev *dev,
 		      struct ublk_params *params, int report_fd)
 {
-	uint64_t missing;
+	uint64_t missing, features = ctrl->features;
 	int ret;
 
-	ublk_build_dev_info(&dev->opts, ctrl->features, &dev->info);
+	/* for comparisons and tests: the per-tag commands even where batch IO is */
+	if (getenv("UBLKCTL_NO_BATCH"))
+		features &= ~UBLK_F_BATCH_IO;
+	ublk_build_dev_info(&dev->opts, features, &dev->info);
 	ret = ublk_ctrl_add_dev(ctrl, &dev->info);
 	if (ret) {
 		if (ret == -EEXIST)

@@ -157,6 +157,16 @@ struct ublk_queue {
 	pid_t tid;
 	pthread_t thread;
 	int error;
+	/* UBLK_F_BATCH_IO: see batch.c */
+	bool batch;
+	void *batch_map;
+	size_t batch_len;
+	struct io_uring_buf_ring *fetch_ring;
+	char *commit[2];		/* element arrays: one fills, one may be in the SQ */
+	unsigned int commit_cur;
+	unsigned int commit_nr;
+	unsigned int elem_bytes;
+	uint16_t batch_flags;
 	struct ublk_io ios[];
 };
 
@@ -185,6 +195,16 @@ struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag);
 /* Commit the result of tag and fetch its next request. */
 void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res);
 int ublk_queues_start(struct ublk_dev *dev);
+/* For batch.c: an SQE (NULL if the SQ is full), and a new request for tag. */
+struct io_uring_sqe *ublk_queue_sqe(struct ublk_queue *q);
+void ublk_queue_dispatch(struct ublk_queue *q, unsigned int tag);
+/* ---- batch.c: UBLK_F_BATCH_IO ---- */
+int ublk_batch_setup(struct ublk_queue *q);
+void ublk_batch_teardown(struct ublk_queue *q);
+void ublk_batch_start(struct ublk_queue *q);
+void ublk_batch_complete(struct ublk_queue *q, unsigned int tag, int res);
+void ublk_batch_flush(struct ublk_queue *q);
+void ublk_batch_handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe);
 void ublk_queues_join(struct ublk_dev *dev);
 
 /* user_data layout shared by the queue loop and the targets */

@@ -1,4 +1,5 @@
-# null target: add, list (table and JSON), fio 4k random reads, del.
+# null target: add, list (table and JSON), fio 4k random reads, batch IO
+# where the driver has it and the per-tag commands on request, del.
 . /scenarios/lib.sh
 
 dev=$(ublkctl add -t null -s 1G) || fail "add failed"
@@ -27,6 +28,21 @@ run h fio --name=randread --filename=/dev/ublkb0 --rw=randread --bs=4k \
 cat /tmp/t/fio.out
 grep -q 'err= 0' /tmp/t/fio.out || fail "fio reported errors"
 grep -Eq 'IOPS=[1-9]' /tmp/t/fio.out || fail "fio did no IO"
+
+# Batch IO (UBLK_F_BATCH_IO, bit 15) where the driver offers it: Linux 7.0
+# and later, not our module. UBLKCTL_NO_BATCH=1 keeps the per-tag commands.
+batch_bit() {
+	echo $(( $(ublk list -n $1 | sed -n 's/.* flags \(0x[0-9a-f]*\) .*/\1/p') >> 15 & 1 ))
+}
+want=0
+[ ! -f /sys/module/ublk_drv/version ] && [ "$(uname -r | cut -d. -f1)" -ge 7 ] && want=1
+[ "$(batch_bit 0)" = $want ] || fail "batch IO flag is $(batch_bit 0), expected $want"
+run env UBLKCTL_NO_BATCH=1 ublkctl add -t null -s 1G -n 1
+[ "$(batch_bit 1)" = 0 ] || fail "UBLKCTL_NO_BATCH=1: batch IO still on"
+run h fio --name=pertag --filename=/dev/ublkb1 --rw=randread --bs=4k \
+	--iodepth=16 --runtime=1 --time_based $FIO_COMMON --output=/tmp/t/fio.out
+grep -q 'err= 0' /tmp/t/fio.out || fail "fio on the per-tag device reported errors"
+run ublkctl del -n 1
 
 run ublkctl del -n 0
 [ -e /dev/ublkb0 ] && fail "/dev/ublkb0 still there"
