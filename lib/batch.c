@@ -40,8 +40,7 @@ static size_t fetch_buf_len(const struct ublk_queue *q)
 
 static uint16_t *fetch_buf(const struct ublk_queue *q, unsigned int bid)
 {
-	return (uint16_t *)((char *)q->batch_map + page_round(FETCH_BUFS *
-			    sizeof(struct io_uring_buf))) + bid * q->depth;
+	return q->fetch_tags + bid * q->depth;
 }
 
 static void fetch_buf_give(struct ublk_queue *q, unsigned int bid)
@@ -74,6 +73,7 @@ int ublk_batch_setup(struct ublk_queue *q)
 		return -errno;
 	q->batch_map = map;
 	q->fetch_ring = map;
+	q->fetch_tags = (uint16_t *)((char *)map + ring_len);
 	q->commit[0] = (char *)map + ring_len + fetch_len;
 	q->commit[1] = q->commit[0] + page_round(q->depth * q->elem_bytes);
 

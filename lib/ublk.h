@@ -162,6 +162,7 @@ struct ublk_queue {
 	void *batch_map;
 	size_t batch_len;
 	struct io_uring_buf_ring *fetch_ring;
+	uint16_t *fetch_tags;		/* the ring's buffers, depth tags each */
 	char *commit[2];		/* element arrays: one fills, one may be in the SQ */
 	unsigned int commit_cur;
 	unsigned int commit_nr;
