@@ -196,6 +196,7 @@ struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag);
 /* Commit the result of tag and fetch its next request. */
 void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res);
 int ublk_queues_start(struct ublk_dev *dev);
+void ublk_queues_join(struct ublk_dev *dev);
 /* For batch.c: an SQE (NULL if the SQ is full), and a new request for tag. */
 struct io_uring_sqe *ublk_queue_sqe(struct ublk_queue *q);
 void ublk_queue_dispatch(struct ublk_queue *q, unsigned int tag);
@@ -206,7 +207,6 @@ void ublk_batch_start(struct ublk_queue *q);
 void ublk_batch_complete(struct ublk_queue *q, unsigned int tag, int res);
 void ublk_batch_flush(struct ublk_queue *q);
 void ublk_batch_handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe);
-void ublk_queues_join(struct ublk_dev *dev);
 
 /* user_data layout shared by the queue loop and the targets */
 static inline uint64_t ublk_user_data(unsigned int tag, unsigned int op,
