@@ -8,8 +8,8 @@
  * ublk server. The per-tag FETCH_REQ/COMMIT_AND_FETCH_REQ path in queue.c
  * serves every other driver.
  *
- * One mapping per queue holds the buffer ring, its buffers (room for every
- * tag in each) and two commit arrays: one fills while the other may still
+ * One mapping per queue holds the buffer ring, its buffers and two commit
+ * arrays (room for every tag in each): one fills while the other may still
  * sit in the SQ.
  */
 #include <errno.h>
@@ -23,8 +23,8 @@
 #define IORING_URING_CMD_MULTISHOT (1U << 1)
 #endif
 
-#define FETCH_BUFS	4	/* a power of two; each takes every tag */
 #define FETCH_GROUP	0
+#define FETCH_TAGS	128	/* per buffer: the driver hands over up to 128 at once */
 
 static size_t page_round(size_t n)
 {
@@ -33,20 +33,34 @@ static size_t page_round(size_t n)
 	return (n + page - 1) & ~(page - 1);
 }
 
-static size_t fetch_buf_len(const struct ublk_queue *q)
+static unsigned int fetch_buf_tags(const struct ublk_queue *q)
 {
-	return q->depth * sizeof(uint16_t);
+	return q->depth < FETCH_TAGS ? q->depth : FETCH_TAGS;
+}
+
+/*
+ * Enough buffers for every tag twice over, at least 4, a power of two: a
+ * fetch that finds none ends (ENOBUFS) and has to be sent again.
+ */
+static unsigned int fetch_bufs(const struct ublk_queue *q)
+{
+	unsigned int want = 2 * ((q->depth + FETCH_TAGS - 1) / FETCH_TAGS), n = 4;
+
+	while (n < want)
+		n *= 2;
+	return n;
 }
 
 static uint16_t *fetch_buf(const struct ublk_queue *q, unsigned int bid)
 {
-	return q->fetch_tags + bid * q->depth;
+	return q->fetch_tags + bid * fetch_buf_tags(q);
 }
 
 static void fetch_buf_give(struct ublk_queue *q, unsigned int bid)
 {
-	io_uring_buf_ring_add(q->fetch_ring, fetch_buf(q, bid), fetch_buf_len(q), bid,
-			      io_uring_buf_ring_mask(FETCH_BUFS), 0);
+	io_uring_buf_ring_add(q->fetch_ring, fetch_buf(q, bid),
+			      fetch_buf_tags(q) * sizeof(uint16_t), bid,
+			      io_uring_buf_ring_mask(fetch_bufs(q)), 0);
 	io_uring_buf_ring_advance(q->fetch_ring, 1);
 }
 
@@ -54,8 +68,9 @@ int ublk_batch_setup(struct ublk_queue *q)
 {
 	uint64_t flags = q->dev->info.flags;
 	struct io_uring_buf_reg reg;
-	size_t ring_len = page_round(FETCH_BUFS * sizeof(struct io_uring_buf));
-	size_t fetch_len = page_round(FETCH_BUFS * fetch_buf_len(q));
+	unsigned int nr_bufs = fetch_bufs(q);
+	size_t ring_len = page_round(nr_bufs * sizeof(struct io_uring_buf));
+	size_t fetch_len = page_round(nr_bufs * fetch_buf_tags(q) * sizeof(uint16_t));
 	unsigned int bid;
 	void *map;
 	int ret;
@@ -79,13 +94,13 @@ int ublk_batch_setup(struct ublk_queue *q)
 
 	memset(&reg, 0, sizeof(reg));
 	reg.ring_addr = (uintptr_t)map;
-	reg.ring_entries = FETCH_BUFS;
+	reg.ring_entries = nr_bufs;
 	reg.bgid = FETCH_GROUP;
 	ret = io_uring_register_buf_ring(&q->ring, &reg, 0);
 	if (ret < 0)
 		return ret;
 	io_uring_buf_ring_init(q->fetch_ring);
-	for (bid = 0; bid < FETCH_BUFS; bid++)
+	for (bid = 0; bid < nr_bufs; bid++)
 		fetch_buf_give(q, bid);
 	return 0;
 }
@@ -220,12 +235,12 @@ static void fetch_done(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 		unsigned int i, n = cqe->res > 0 ? cqe->res / sizeof(uint16_t) : 0;
 		const uint16_t *tags;
 
-		if (bid >= FETCH_BUFS) {
+		if (bid >= fetch_bufs(q)) {
 			batch_failed(q, -EPROTO);
 			return;
 		}
 		tags = fetch_buf(q, bid);
-		for (i = 0; i < n && i < q->depth; i++)
+		for (i = 0; i < n && i < fetch_buf_tags(q); i++)
 			if (tags[i] < q->depth)
 				ublk_queue_dispatch(q, tags[i]);
 		fetch_buf_give(q, bid);

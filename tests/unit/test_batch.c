@@ -27,22 +27,28 @@ void ublk_queue_dispatch(struct ublk_queue *q, unsigned int tag)
 	check_expected(tag);
 }
 
-static struct ublk_queue *queue_new(struct ublk_dev *dev, uint64_t flags)
+static struct ublk_queue *queue_deep(struct ublk_dev *dev, uint64_t flags,
+				     unsigned int depth)
 {
-	struct ublk_queue *q = calloc(1, sizeof(*q) + DEPTH * sizeof(q->ios[0]));
+	struct ublk_queue *q = calloc(1, sizeof(*q) + depth * sizeof(q->ios[0]));
 	unsigned int tag;
 
 	memset(dev, 0, sizeof(*dev));
 	dev->info.flags = flags | UBLK_F_BATCH_IO;
 	q->dev = dev;
 	q->q_id = 1;
-	q->depth = DEPTH;
+	q->depth = depth;
 	q->batch = true;
-	for (tag = 0; tag < DEPTH; tag++)
+	for (tag = 0; tag < depth; tag++)
 		q->ios[tag].buf = (void *)(uintptr_t)(0x10000 * (tag + 1));
 	assert_int_equal(io_uring_queue_init(16, &q->ring, 0), 0);
 	assert_int_equal(ublk_batch_setup(q), 0);
 	return q;
+}
+
+static struct ublk_queue *queue_new(struct ublk_dev *dev, uint64_t flags)
+{
+	return queue_deep(dev, flags, DEPTH);
 }
 
 static void queue_free(struct ublk_queue *q)
@@ -212,9 +218,26 @@ static void commit_cqe__failure_or_short_answer_fails_the_queue(void **state)
 	queue_free(q);
 }
 
+/* The driver hands over at most a buffer's worth: 128 tags need 256 bytes. */
+static void setup__buffers_for_every_tag_twice_over(void **state)
+{
+	struct ublk_dev dev;
+	struct ublk_queue *q = queue_new(&dev, UBLK_F_USER_COPY);
+
+	assert_int_equal(q->fetch_ring->tail, 4);	/* at least four */
+	assert_int_equal(q->fetch_ring->bufs[0].len, DEPTH * sizeof(uint16_t));
+	queue_free(q);
+	q = queue_deep(&dev, UBLK_F_USER_COPY, 1000);
+	assert_int_equal(q->fetch_ring->tail, 16);	/* 2 x 8 of 128 */
+	assert_int_equal(q->fetch_ring->bufs[15].len, 256);
+	assert_int_equal(q->fetch_ring->bufs[15].bid, 15);
+	queue_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(setup__buffers_for_every_tag_twice_over),
 		cmocka_unit_test(start__prep_lists_every_tag_with_its_buffer_then_fetch),
 		cmocka_unit_test(flush__one_commit_per_batch_from_alternate_arrays),
 		cmocka_unit_test(fetch_cqe__dispatches_its_tags_and_gives_the_buffer_back),

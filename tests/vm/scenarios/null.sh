@@ -1,5 +1,6 @@
 # null target: add, list (table and JSON), fio 4k random reads, batch IO
-# where the driver has it and the per-tag commands on request, del.
+# where the driver has it and the per-tag commands on request, a queue
+# of depth 1024, del.
 . /scenarios/lib.sh
 
 dev=$(ublkctl add -t null -s 1G) || fail "add failed"
@@ -43,6 +44,12 @@ run h fio --name=pertag --filename=/dev/ublkb1 --rw=randread --bs=4k \
 	--iodepth=16 --runtime=1 --time_based $FIO_COMMON --output=/tmp/t/fio.out
 grep -q 'err= 0' /tmp/t/fio.out || fail "fio on the per-tag device reported errors"
 run ublkctl del -n 1
+# A deep queue: more requests at once than one fetch buffer holds.
+run ublkctl add -t null -s 1G -n 2 -d 1024
+run h fio --name=deep --filename=/dev/ublkb2 --rw=randread --bs=4k --iodepth=512 --iodepth_batch_submit=512 \
+	--numjobs=2 --runtime=2 --time_based $FIO_COMMON --output=/tmp/t/fio.out
+grep -q 'err= 0' /tmp/t/fio.out || fail "fio on the depth 1024 device reported errors"
+run ublkctl del -n 2
 
 run ublkctl del -n 0
 [ -e /dev/ublkb0 ] && fail "/dev/ublkb0 still there"
