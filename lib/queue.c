@@ -44,16 +44,13 @@ struct io_uring_sqe *ublk_queue_sqe(struct ublk_queue *q)
 	return sqe;
 }
 
-/* What every ublk IO command carries: fixed file 0 (/dev/ublkcN), queue, tag. */
+/* A per-tag command: the common header, then queue and tag. */
 static struct ublksrv_io_cmd *prep_io_cmd(struct ublk_queue *q, struct io_uring_sqe *sqe,
 					  unsigned int tag, unsigned int op)
 {
 	struct ublksrv_io_cmd *cmd = (struct ublksrv_io_cmd *)sqe->cmd;
 
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = 0;
-	sqe->flags = IOSQE_FIXED_FILE;
-	sqe->cmd_op = op;
+	ublk_sqe_io_cmd(sqe, op);
 	cmd->q_id = q->q_id;
 	cmd->tag = tag;
 	return cmd;

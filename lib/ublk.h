@@ -162,7 +162,8 @@ struct ublk_queue {
 	void *batch_map;
 	size_t batch_len;
 	struct io_uring_buf_ring *fetch_ring;
-	uint16_t *fetch_tags;		/* the ring's buffers, depth tags each */
+	unsigned int fetch_nr;		/* buffers in the ring */
+	uint16_t *fetch_tags;		/* the buffers, up to 128 tags each */
 	char *commit[2];		/* element arrays: one fills, one may be in the SQ */
 	unsigned int commit_cur;
 	unsigned int commit_nr;
@@ -197,6 +198,14 @@ struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag);
 void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res);
 int ublk_queues_start(struct ublk_dev *dev);
 void ublk_queues_join(struct ublk_dev *dev);
+/* The header of every ublk IO command: fixed file 0 (/dev/ublkcN) and op. */
+static inline void ublk_sqe_io_cmd(struct io_uring_sqe *sqe, unsigned int op)
+{
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = 0;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->cmd_op = op;
+}
 /* For batch.c: an SQE (NULL if the SQ is full), and a new request for tag. */
 struct io_uring_sqe *ublk_queue_sqe(struct ublk_queue *q);
 void ublk_queue_dispatch(struct ublk_queue *q, unsigned int tag);
