@@ -132,12 +132,13 @@ static int loop_queue_zero_copy(struct ublk_queue *q, unsigned int tag,
 	return 3;
 }
 
-/* fsync and fallocate report 0; the block layer wants the length. */
-static int loop_result(const struct ublksrv_io_desc *iod, unsigned int op, int res)
+/*
+ * The range of a DISCARD or WRITE_ZEROES, in 64 bits: nr_sectors << 9
+ * overflows 32 bits from 4 GiB on, and a short zeroing loses data.
+ */
+static uint64_t loop_range_len(const struct ublksrv_io_desc *iod)
 {
-	if (res == 0 && op != UBLK_IO_OP_READ && op != UBLK_IO_OP_WRITE)
-		return iod->nr_sectors << 9;
-	return res;
+	return (uint64_t)iod->nr_sectors << 9;
 }
 
 /* Where pread/pwrite on /dev/ublkcN reach tag's request data (user copy). */
@@ -185,10 +186,10 @@ static int loop_queue_sync(struct ublk_queue *q, unsigned int tag,
 		res = fdatasync(fd);
 		break;
 	default:
-		res = fallocate(fd, mode, off, len);
+		res = fallocate(fd, mode, off, loop_range_len(iod));
 		break;
 	}
-	ublk_complete_io(q, tag, loop_result(iod, op, res < 0 ? -errno : (int)res));
+	ublk_complete_io(q, tag, res < 0 ? -errno : (int)res);
 	return 0;
 }
 
@@ -237,7 +238,7 @@ static int loop_queue_io(struct ublk_queue *q, unsigned int tag,
 		goto fixed;
 	case UBLK_IO_OP_DISCARD:
 	case UBLK_IO_OP_WRITE_ZEROES:
-		io_uring_prep_fallocate(sqe, LOOP_FILE_IDX, mode, off, len);
+		io_uring_prep_fallocate(sqe, LOOP_FILE_IDX, mode, off, loop_range_len(iod));
 		goto fixed;
 	}
 	if (ublk_dev_zero_copy(q->dev) || ublk_dev_auto_buf_reg(q->dev))
@@ -256,7 +257,6 @@ static void loop_io_done(struct ublk_queue *q, unsigned int tag,
 			 const struct io_uring_cqe *cqe)
 {
 	unsigned int op = ublk_ud_op(cqe->user_data);
-	const struct ublksrv_io_desc *iod = &q->descs[tag];
 	struct ublk_io *io = &q->ios[tag];
 	int res = cqe->res;
 
@@ -271,7 +271,12 @@ static void loop_io_done(struct ublk_queue *q, unsigned int tag,
 		res = io->zc_res;
 	}
 
-	ublk_complete_io(q, tag, loop_result(iod, op, res));
+	/*
+	 * Only READ and WRITE commit a length: the driver ends FLUSH, DISCARD
+	 * and WRITE_ZEROES on any result >= 0, and the s32 result could not
+	 * hold one of 2 GiB or more. fsync and fallocate give 0.
+	 */
+	ublk_complete_io(q, tag, res);
 }
 
 static int loop_describe(const struct ublk_dev *dev, char *buf, size_t len)

@@ -187,7 +187,7 @@ static void loop__read__one_sqe_then_commit(void **state)
 	fake_free(f);
 }
 
-static void loop__flush_and_discard__length_reported(void **state)
+static void loop__flush_and_discard__commit_zero(void **state)
 {
 	struct fake *f = fake_new("loop", 1 << 20);
 	struct ublk_params p;
@@ -198,11 +198,46 @@ static void loop__flush_and_discard__length_reported(void **state)
 	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
 	assert_int_equal(fake_sqe.opcode, IORING_OP_FALLOCATE);
 	assert_int_equal(fake_sqe.len, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE);
-	complete_tgt_sqe(f, 0, 0, 4096);
+	complete_tgt_sqe(f, 0, 0, 0);
 
 	f->descs[0].op_flags = UBLK_IO_OP_FLUSH;
 	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
 	assert_int_equal(fake_sqe.opcode, IORING_OP_FSYNC);
+	fake_free(f);
+}
+
+/*
+ * 2 GiB and more (fstrim, mkfs): the s32 result cannot hold the length,
+ * and a negative one would fail the request with EIO.
+ */
+static void loop__discard_2g__commits_success(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+	struct ublk_params p;
+
+	loop_init_on_disk(f, &p);
+	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_DISCARD,
+						.nr_sectors = 1U << 22 };
+	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
+	assert_int_equal(fake_sqe.addr, 1ULL << 31);	/* fallocate's length */
+	complete_tgt_sqe(f, 0, 0, 0);
+	fake_free(f);
+}
+
+/* Beyond what we advertise, still the whole range: a short zeroing loses data. */
+static void loop__write_zeroes_4g__whole_range(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+	struct ublk_params p;
+
+	loop_init_on_disk(f, &p);
+	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_WRITE_ZEROES |
+							    UBLK_IO_F_NOUNMAP,
+						.nr_sectors = 1U << 23 };
+	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
+	assert_int_equal(fake_sqe.len, FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE);
+	assert_int_equal(fake_sqe.addr, 1ULL << 32);
+	complete_tgt_sqe(f, 0, 0, 0);
 	fake_free(f);
 }
 
@@ -318,8 +353,11 @@ static void loop__memory_file__syscalls_then_commit(void **state)
 	memset(buf, 0, sizeof(buf));
 	queue_sync(f, 1, UBLK_IO_OP_READ, 4096);
 	assert_memory_equal(back, buf, sizeof(buf));
-	/* flush reports the length, as through io_uring */
-	queue_sync(f, 1, UBLK_IO_OP_FLUSH, 4096);
+	/* flush commits 0, as through io_uring */
+	queue_sync(f, 1, UBLK_IO_OP_FLUSH, 0);
+	/* a 2 GiB hole: success, not a negative length */
+	f->descs[1] = (struct ublksrv_io_desc){ .nr_sectors = 1U << 22 };
+	queue_sync(f, 1, UBLK_IO_OP_DISCARD, 0);
 	fake_free(f);
 }
 
@@ -368,7 +406,9 @@ int main(void)
 		cmocka_unit_test(loop__init__size_from_file_and_discard),
 		cmocka_unit_test(loop__init__tiny_file_refused),
 		cmocka_unit_test(loop__read__one_sqe_then_commit),
-		cmocka_unit_test(loop__flush_and_discard__length_reported),
+		cmocka_unit_test(loop__flush_and_discard__commit_zero),
+		cmocka_unit_test(loop__discard_2g__commits_success),
+		cmocka_unit_test(loop__write_zeroes_4g__whole_range),
 		cmocka_unit_test(loop__unknown_op__refused),
 		cmocka_unit_test(loop__memory_file__syscalls_then_commit),
 		cmocka_unit_test(loop__memory_file_user_copy__through_cdev),
