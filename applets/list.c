@@ -92,24 +92,33 @@ static void print_row(const struct row *r)
 	       r->target, size, r->queues, r->depth, r->bs, pid, r->file);
 }
 
+/* s as a JSON string; s is shorter than PATH_MAX, so the escape fits. */
+static void print_json_string(const char *s)
+{
+	char buf[UBLK_JSON_ESCAPED_LEN(PATH_MAX)];
+
+	ublk_json_escape(s, buf, sizeof(buf));
+	printf("\"%s\"", buf);
+}
+
+/* The target and file come from the state file: escaped like any bytes. */
 static void print_json(const struct row *r, bool first)
 {
-	char file[PATH_MAX * 2];
-
-	ublk_json_escape(r->file, file, sizeof(file));
 	printf("%s\n    {\"id\":%u,\"dev\":\"/dev/ublkb%u\",\"state\":\"%s\","
-	       "\"target\":\"%s\",\"size\":%llu,\"queues\":%u,\"depth\":%u,"
-	       "\"block_size\":%u,\"pid\":", first ? "" : ",", r->id, r->id,
-	       r->state, r->target, (unsigned long long)r->size, r->queues,
-	       r->depth, r->bs);
+	       "\"target\":", first ? "" : ",", r->id, r->id, r->state);
+	print_json_string(r->target);
+	printf(",\"size\":%llu,\"queues\":%u,\"depth\":%u,\"block_size\":%u,\"pid\":",
+	       (unsigned long long)r->size, r->queues, r->depth, r->bs);
 	if (r->pid > 0)
 		printf("%d", r->pid);
 	else
 		printf("null");
+	printf(",\"file\":");
 	if (r->file[0])
-		printf(",\"file\":\"%s\"}", file);
+		print_json_string(r->file);
 	else
-		printf(",\"file\":null}");
+		printf("null");
+	printf("}");
 }
 
 int list_main(int argc, char **argv)

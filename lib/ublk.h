@@ -286,6 +286,8 @@ bool ublk_pid_alive(pid_t pid);
 int ublk_wait_node(const char *path, const char *sysfs_dev, mode_t type,
 		   unsigned int timeout_ms);
 void ublk_sleep_ms(unsigned int ms);
+/* At most 6 bytes ("\u001f") per byte of input, and the NUL. */
+#define UBLK_JSON_ESCAPED_LEN(n)	(6 * (n) + 1)
 int ublk_json_escape(const char *s, char *buf, size_t len);
 
 #endif

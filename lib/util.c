@@ -83,29 +83,78 @@ int ublk_wait_node(const char *path, const char *sysfs_dev, mode_t type,
 	return 0;
 }
 
-/* JSON string body for s (no quotes); -ENOSPC when it does not fit. */
+/*
+ * Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0 when there is none.
+ */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned int cp, n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * The JSON form of the character at s into out (at least 7 bytes); sets
+ * *used to the bytes of s it stands for and returns its length. A byte
+ * that starts no UTF-8 character becomes U+FFFD, so the output is valid
+ * whatever the input (file names are bytes, not text).
+ */
+static size_t json_char(const char *s, char *out, size_t *used)
+{
+	unsigned char c = *s;
+	size_t n = utf8_len((const unsigned char *)s);
+
+	*used = n ? n : 1;
+	if (!n)
+		return (size_t)snprintf(out, 7, "\\ufffd");
+	if (c == '"' || c == '\\')
+		return (size_t)snprintf(out, 7, "\\%c", c);
+	if (c < 0x20 || c == 0x7f)
+		return (size_t)snprintf(out, 7, "\\u%04x", c);
+	memcpy(out, s, n);
+	return n;
+}
+
+/*
+ * JSON string body for s (no quotes). buf is always terminated and valid
+ * JSON: when s does not fit (-ENOSPC), it holds the longest prefix of
+ * whole characters. UBLK_JSON_ESCAPED_LEN(strlen(s)) bytes always suffice.
+ */
 int ublk_json_escape(const char *s, char *buf, size_t len)
 {
-	size_t o = 0;
+	size_t o = 0, used, n;
+	char tmp[8];
 
-	for (; *s; s++) {
-		unsigned char c = *s;
-		char tmp[8];
-		const char *e = tmp;
-
-		if (c == '"' || c == '\\')
-			snprintf(tmp, sizeof(tmp), "\\%c", c);
-		else if (c < 0x20)
-			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-		else
-			tmp[0] = c, tmp[1] = 0;
-		if (o + strlen(e) + 1 > len)
-			return -ENOSPC;
-		memcpy(buf + o, e, strlen(e));
-		o += strlen(e);
-	}
-	if (o + 1 > len)
+	if (!len)
 		return -ENOSPC;
+	for (; *s; s += used) {
+		n = json_char(s, tmp, &used);
+		if (o + n + 1 > len) {
+			buf[o] = 0;
+			return -ENOSPC;
+		}
+		memcpy(buf + o, tmp, n);
+		o += n;
+	}
 	buf[o] = 0;
 	return 0;
 }
