@@ -92,8 +92,6 @@ static int check_opts(struct ublk_dev_opts *o, bool size_given)
 		return usage_error("--size is for the null target; loop takes the size of FILE");
 	if (!o->file[0])
 		return usage_error("the loop target needs a backing file (-f FILE)");
-	if (strchr(o->file, '\n'))
-		return usage_error("file names with a newline are not supported");
 	if (stat(o->file, &st) < 0) {
 		error_msg("%s: %s", o->file, strerror(errno));
 		return EXIT_FAIL;
@@ -106,6 +104,10 @@ static int check_opts(struct ublk_dev_opts *o, bool size_given)
 		error_msg("%s: %s", o->file, strerror(errno));
 		return EXIT_FAIL;
 	}
+	/* the name served is the real one: list prints it, one line a device */
+	if (strchr(real, '\n'))
+		return usage_error("file names with a newline are not supported "
+				   "(symlinks resolved)");
 	strcpy(o->file, real);
 	return EXIT_OK;
 }

@@ -142,6 +142,12 @@ static int recover_one(struct ublk_ctrl *c, unsigned int id,
 				  ublk_state_name(info.state));
 		return EXIT_FAIL;
 	}
+	if (!ublk_dev_info_servable(&info)) {
+		error_msg("device %u has %u queues of depth %u: ublkctl serves 1-%u queues "
+			  "of depth 1-%u", id, info.nr_hw_queues, info.queue_depth,
+			  UBLK_MAX_QUEUES, UBLK_MAX_QUEUE_DEPTH);
+		return EXIT_FAIL;
+	}
 	ret = recovery_opts(id, &info, cmdline, &o);
 	if (ret)
 		return ret;

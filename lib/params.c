@@ -20,6 +20,16 @@ void ublk_build_dev_info(const struct ublk_dev_opts *o, uint64_t features,
 	info->flags = (features & UBLK_WANTED_FEATURES) | o->flags;
 }
 
+/*
+ * A device we can serve: its queues fit dev->queues[] and the state's
+ * tids[], its depth our tags. Another tool may have made it with more.
+ */
+bool ublk_dev_info_servable(const struct ublksrv_ctrl_dev_info *info)
+{
+	return info->nr_hw_queues >= 1 && info->nr_hw_queues <= UBLK_MAX_QUEUES &&
+	       info->queue_depth >= 1 && info->queue_depth <= UBLK_MAX_QUEUE_DEPTH;
+}
+
 static unsigned int ilog2_u32(unsigned int v)
 {
 	unsigned int r = 0;

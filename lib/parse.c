@@ -16,9 +16,11 @@ void ublk_dev_opts_init(struct ublk_dev_opts *o)
 	o->block_size = 512;
 }
 
-/* Returns -EINVAL on garbage or an empty string, -ERANGE outside [min,max]. */
-int ublk_parse_uint(const char *s, unsigned int min, unsigned int max,
-		    unsigned int *out)
+/*
+ * Decimal digits only (no sign, space or base prefix). Returns -EINVAL on
+ * garbage or an empty string, -ERANGE outside [min,max].
+ */
+int ublk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -33,6 +35,17 @@ int ublk_parse_uint(const char *s, unsigned int min, unsigned int max,
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+int ublk_parse_uint(const char *s, unsigned int min, unsigned int max,
+		    unsigned int *out)
+{
+	uint64_t v;
+	int ret = ublk_parse_u64(s, min, max, &v);
+
+	if (!ret)
+		*out = v;
+	return ret;
 }
 
 /*

@@ -223,6 +223,11 @@ static int recover_begin(struct ublk_ctrl *ctrl, struct ublk_dev *dev, int repor
 		report(report_fd, "ERR device %d: %s", dev->opts.dev_id, strerror(-ret));
 		return ret;
 	}
+	if (!ublk_dev_info_servable(&dev->info)) {
+		report(report_fd, "ERR device %d: %u queues of depth %u, more than we serve",
+		       dev->opts.dev_id, dev->info.nr_hw_queues, dev->info.queue_depth);
+		return -E2BIG;
+	}
 	report(report_fd, "ID %u %d", dev->info.dev_id, (int)getpid());
 	set_io_opcodes(dev);
 	for (waited = 0;; waited += 50) {

@@ -1,12 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * Device state: /run/ublk/<id>, one "key=value" line per field, written
- * atomically (temp file + rename) and readable by root only. /run is what
- * initramfs-tools carries into the new root, so the file outlives
- * switch_root. UBLK_STATE_DIR in the environment moves it (for tests).
+ * Device state: /run/ublk/<id>, written atomically (temp file + rename)
+ * and readable by root only. /run is what initramfs-tools carries into the
+ * new root, so the file outlives switch_root. UBLK_STATE_DIR in the
+ * environment moves it (for tests).
+ *
+ * The format is safe by construction: a version line, then one key=value
+ * line per field in which '%', control characters and DEL are written as
+ * %XX, so no value can start a line of its own. On read a key may appear
+ * once, every number is checked against what ublkctl could have written,
+ * and a file cut short (no final newline) is refused. Files of the
+ * previous version (no version line, values raw) are read with the same
+ * checks: a device outlives an upgrade of its server's binary.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +25,11 @@
 
 #include "ublk.h"
 
-#define STATE_MAX	8192
+/* a PATH_MAX name and a full target_json, every byte escaped, fit */
+#define STATE_MAX	32768
+#define STATE_MAGIC	"ublkctl-state "
+#define STATE_VERSION	"2"
+#define PID_LIMIT	(4U << 20)	/* the kernel's PID_MAX_LIMIT */
 
 const char *ublk_state_dir(void)
 {
@@ -31,126 +45,325 @@ int ublk_state_path(unsigned int id, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* One line per field, in this order; numbers are bool, 32 or 64 bits. */
+enum field_kind { FIELD_STR, FIELD_NUM, FIELD_TIDS };
+
+struct field {
+	const char *key;
+	enum field_kind kind;
+	size_t off, size;	/* the member of struct ublk_state */
+	uint64_t min, max;	/* FIELD_NUM */
+	bool required;		/* every version wrote it */
+};
+
+#define MEMBER(m) offsetof(struct ublk_state, m), sizeof(((struct ublk_state *)0)->m)
+#define STR(key, m, req)		{ key, FIELD_STR, MEMBER(m), 0, 0, req }
+#define NUM(key, m, lo, hi, req)	{ key, FIELD_NUM, MEMBER(m), lo, hi, req }
+
+static const struct field fields[] = {
+	NUM("id", opts.dev_id, 0, UBLK_MAX_DEV_ID, true),
+	NUM("pid", pid, 1, PID_LIMIT, true),
+	STR("target", opts.target, true),
+	STR("file", opts.file, true),
+	NUM("size", opts.size, 1, INT64_MAX, true),	/* a file's size is an off_t */
+	NUM("queues", opts.nr_queues, 1, UBLK_MAX_QUEUES, true),
+	NUM("depth", opts.depth, 1, UBLK_MAX_QUEUE_DEPTH, true),
+	NUM("block_size", opts.block_size, 512, 4096, true),
+	NUM("read_only", opts.read_only, 0, 1, false),
+	NUM("direct_io", opts.direct_io, 0, 1, false),
+	NUM("root_daemon", opts.root_daemon, 0, 1, false),	/* since --root-daemon */
+	NUM("flags", opts.flags, 0, UINT32_MAX, false),	/* UBLK_F_* use bits 0-19 so far */
+	STR("target_json", tgt_json, false),
+	{ "tids", FIELD_TIDS, MEMBER(tids), 0, 0, false },
+};
+
+static uint64_t load_num(const void *p, size_t size)
+{
+	if (size == sizeof(bool))
+		return *(const bool *)p;
+	if (size == sizeof(uint32_t))
+		return *(const uint32_t *)p;
+	return *(const uint64_t *)p;
+}
+
+static void store_num(void *p, size_t size, uint64_t v)
+{
+	if (size == sizeof(bool))
+		*(bool *)p = v;
+	else if (size == sizeof(uint32_t))
+		*(uint32_t *)p = v;
+	else
+		*(uint64_t *)p = v;
+}
+
+/* ---- writing ---- */
+
+struct out {
+	char *buf;
+	size_t len, off;
+	bool full;
+};
+
+static void out_printf(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void out_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->off)
+		o->full = true;
+	else
+		o->off += n;
+}
+
+static bool needs_escape(unsigned char c)
+{
+	return c == '%' || c < 0x20 || c == 0x7f;
+}
+
+static void out_escaped(struct out *o, const char *s)
+{
+	for (; *s && !o->full; s++) {
+		if (needs_escape(*s))
+			out_printf(o, "%%%02X", (unsigned char)*s);
+		else
+			out_printf(o, "%c", *s);
+	}
+}
+
+static void out_field(struct out *o, const struct ublk_state *s, const struct field *f)
+{
+	const char *p = (const char *)s + f->off;
+	unsigned int i;
+
+	out_printf(o, "%s=", f->key);
+	switch (f->kind) {
+	case FIELD_STR:
+		out_escaped(o, p);
+		break;
+	case FIELD_NUM:
+		out_printf(o, "%llu", (unsigned long long)load_num(p, f->size));
+		break;
+	case FIELD_TIDS:
+		for (i = 0; i < UBLK_MAX_QUEUES && s->tids[i]; i++)
+			out_printf(o, "%s%d", i ? " " : "", (int)s->tids[i]);
+		break;
+	}
+	out_printf(o, "\n");
+}
+
+/* The file's text into buf; returns its length or -ENOSPC. */
 int ublk_state_format(const struct ublk_state *s, char *buf, size_t len)
 {
-	const struct ublk_dev_opts *o = &s->opts;
-	size_t off;
-	int n, i;
+	struct out o = { buf, len, 0, len == 0 };
+	size_t i;
 
-	n = snprintf(buf, len,
-		     "id=%d\npid=%d\ntarget=%s\nfile=%s\nsize=%llu\nqueues=%u\n"
-		     "depth=%u\nblock_size=%u\nread_only=%d\ndirect_io=%d\n"
-		     "root_daemon=%d\nflags=%llu\ntarget_json=%s\ntids=",
-		     o->dev_id, (int)s->pid, o->target, o->file,
-		     (unsigned long long)o->size, o->nr_queues, o->depth,
-		     o->block_size, o->read_only, o->direct_io, o->root_daemon,
-		     (unsigned long long)o->flags, s->tgt_json);
-	if (n < 0 || (size_t)n >= len)
-		return -ENOSPC;
-	off = n;
-	for (i = 0; i < UBLK_MAX_QUEUES && s->tids[i]; i++) {
-		n = snprintf(buf + off, len - off, "%s%d", i ? " " : "",
-			     (int)s->tids[i]);
-		if (n < 0 || (size_t)n >= len - off)
-			return -ENOSPC;
-		off += n;
-	}
-	if (off + 2 > len)
-		return -ENOSPC;
-	buf[off++] = '\n';
-	buf[off] = 0;
-	return off;
+	out_printf(&o, STATE_MAGIC STATE_VERSION "\n");
+	for (i = 0; i < ARRAY_SIZE(fields); i++)
+		out_field(&o, s, &fields[i]);
+	return o.full ? -ENOSPC : (int)o.off;
 }
 
-static int copy_str(char *dst, size_t len, const char *src)
-{
-	size_t n = strlen(src);
+/* ---- reading ---- */
 
-	if (n >= len)
-		return -ENAMETOOLONG;
-	memcpy(dst, src, n + 1);
-	return 0;
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
 }
 
-static int parse_line(struct ublk_state *s, const char *key, const char *val)
+/*
+ * A value into dst (len bytes): %XX decoded when escaped, raw in the old
+ * format. What the writer never writes (a raw control character, a broken
+ * or NUL escape) is refused, and so is a value too long for dst.
+ */
+static int parse_str(const char *val, bool escaped, char *dst, size_t len)
 {
-	struct ublk_dev_opts *o = &s->opts;
-	unsigned long long v;
-	char *end;
-	int i;
+	size_t o = 0;
+	int hi, lo;
 
-	if (!strcmp(key, "target"))
-		return copy_str(o->target, sizeof(o->target), val);
-	if (!strcmp(key, "file"))
-		return copy_str(o->file, sizeof(o->file), val);
-	if (!strcmp(key, "target_json"))
-		return copy_str(s->tgt_json, sizeof(s->tgt_json), val);
-	if (!strcmp(key, "tids")) {
-		for (i = 0; i < UBLK_MAX_QUEUES && *val; i++) {
-			s->tids[i] = strtol(val, &end, 10);
-			if (end == val)
+	for (; *val; val++) {
+		char c = *val;
+
+		if (escaped && c == '%') {
+			hi = hex_digit(val[1]);
+			lo = hi < 0 ? -1 : hex_digit(val[2]);
+			if (lo < 0 || (hi | lo) == 0)
 				return -EINVAL;
-			val = end + strspn(end, " ");
+			c = hi << 4 | lo;
+			val += 2;
+		} else if (escaped && needs_escape(c)) {
+			return -EINVAL;
 		}
-		return 0;
+		if (o + 1 >= len)
+			return -EINVAL;
+		dst[o++] = c;
 	}
-	errno = 0;
-	v = strtoull(val, &end, 10);
-	if (errno || *end || end == val)
-		return -EINVAL;
-	if (!strcmp(key, "id"))
-		o->dev_id = v;
-	else if (!strcmp(key, "pid"))
-		s->pid = v;
-	else if (!strcmp(key, "size"))
-		o->size = v;
-	else if (!strcmp(key, "queues"))
-		o->nr_queues = v;
-	else if (!strcmp(key, "depth"))
-		o->depth = v;
-	else if (!strcmp(key, "block_size"))
-		o->block_size = v;
-	else if (!strcmp(key, "read_only"))
-		o->read_only = v;
-	else if (!strcmp(key, "direct_io"))
-		o->direct_io = v;
-	else if (!strcmp(key, "root_daemon"))
-		o->root_daemon = v;
-	else if (!strcmp(key, "flags"))
-		o->flags = v;
-	/* unknown keys come from newer versions: ignore them */
+	dst[o] = 0;
 	return 0;
+}
+
+/* "tid tid ...": one space between, each a live thread id at writing. */
+static int parse_tids(char *val, pid_t *tids)
+{
+	unsigned int i;
+	uint64_t v;
+	char *sp;
+
+	for (i = 0; *val; i++) {
+		if (i == UBLK_MAX_QUEUES)
+			return -EINVAL;
+		sp = strchr(val, ' ');
+		if (sp)
+			*sp = 0;
+		if (ublk_parse_u64(val, 1, PID_LIMIT, &v))
+			return -EINVAL;
+		tids[i] = v;
+		if (!sp)
+			break;
+		val = sp + 1;
+		if (!*val)
+			return -EINVAL;	/* a trailing space */
+	}
+	return 0;
+}
+
+static const struct field *find_field(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fields); i++)
+		if (!strcmp(fields[i].key, key))
+			return &fields[i];
+	return NULL;
+}
+
+static int parse_value(struct ublk_state *s, const struct field *f, char *val,
+		       bool escaped)
+{
+	char *p = (char *)s + f->off;
+	uint64_t v;
+
+	switch (f->kind) {
+	case FIELD_STR:
+		return parse_str(val, escaped, p, f->size);
+	case FIELD_NUM:
+		if (ublk_parse_u64(val, f->min, f->max, &v))
+			return -EINVAL;
+		store_num(p, f->size, v);
+		return 0;
+	case FIELD_TIDS:
+		return parse_tids(val, s->tids);
+	}
+	return -EINVAL;
+}
+
+static bool valid_key(const char *k)
+{
+	return *k && strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(k);
+}
+
+/* One "key=value" line; *seen has a bit per field already read. */
+static int parse_line(struct ublk_state *s, char *line, bool escaped, uint32_t *seen)
+{
+	char *eq = strchr(line, '=');
+	const struct field *f;
+	uint32_t bit;
+
+	if (!eq)
+		return -EINVAL;
+	*eq = 0;
+	if (!valid_key(line))
+		return -EINVAL;
+	f = find_field(line);
+	if (!f)
+		return 0;	/* a newer version's: ignored */
+	bit = 1U << (f - fields);
+	if (*seen & bit)
+		return -EINVAL;	/* a second value must not override the first */
+	*seen |= bit;
+	return parse_value(s, f, eq + 1, escaped);
+}
+
+static bool valid_target(const char *t)
+{
+	return *t && strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(t);
+}
+
+static unsigned int nr_tids(const struct ublk_state *s)
+{
+	unsigned int n = 0;
+
+	while (n < UBLK_MAX_QUEUES && s->tids[n])
+		n++;
+	return n;
+}
+
+/* What a single field's range cannot say. */
+static int check_state(const struct ublk_state *s, uint32_t seen)
+{
+	const struct ublk_dev_opts *o = &s->opts;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fields); i++)
+		if (fields[i].required && !(seen & 1U << i))
+			return -EINVAL;
+	if (!valid_target(o->target) || (o->file[0] && o->file[0] != '/'))
+		return -EINVAL;
+	if ((o->block_size & (o->block_size - 1)) || o->size < o->block_size)
+		return -EINVAL;
+	if (nr_tids(s) > o->nr_queues)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_lines(char *text, struct ublk_state *s)
+{
+	bool escaped = false;
+	uint32_t seen = 0;
+	char *p = text, *nl;
+	int ret;
+
+	if (!strncmp(p, STATE_MAGIC, strlen(STATE_MAGIC))) {
+		if (strncmp(p + strlen(STATE_MAGIC), STATE_VERSION "\n",
+			    strlen(STATE_VERSION) + 1))
+			return -EINVAL;	/* a version we do not know */
+		escaped = true;
+		p = strchr(p, '\n') + 1;
+	}
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			return -EINVAL;	/* cut short */
+		*nl = 0;
+		ret = parse_line(s, p, escaped, &seen);
+		if (ret)
+			return ret;
+	}
+	return check_state(s, seen);
 }
 
 /* Fills s from the text of a state file; -EINVAL on anything malformed. */
 int ublk_state_parse(const char *text, struct ublk_state *s)
 {
-	char line[PATH_MAX + 64];
-	const char *p = text;
+	char *copy = strdup(text);
 	int ret;
 
+	if (!copy)
+		return -ENOMEM;
 	memset(s, 0, sizeof(*s));
 	ublk_dev_opts_init(&s->opts);
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		char *eq;
-
-		if (n >= sizeof(line))
-			return -EINVAL;
-		memcpy(line, p, n);
-		line[n] = 0;
-		p += n + (p[n] == '\n');
-		if (!n)
-			continue;
-		eq = strchr(line, '=');
-		if (!eq)
-			return -EINVAL;
-		*eq = 0;
-		ret = parse_line(s, line, eq + 1);
-		if (ret)
-			return ret;
-	}
-	return s->opts.target[0] ? 0 : -EINVAL;
+	ret = parse_lines(copy, s);
+	free(copy);
+	return ret;
 }
 
 int ublk_state_write(unsigned int id, const struct ublk_state *s)
@@ -189,6 +402,24 @@ out:
 	return ret;
 }
 
+/* The whole file into buf (STATE_MAX bytes), terminated; its length or -errno. */
+static ssize_t read_all(int fd, char *buf)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	do {
+		n = read(fd, buf + off, STATE_MAX - off);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		off += n > 0 ? n : 0;
+	} while (n != 0 && off < STATE_MAX);
+	if (off == STATE_MAX)
+		return -EFBIG;	/* more than we ever write: not ours */
+	buf[off] = 0;
+	return off;
+}
+
 int ublk_state_read(unsigned int id, struct ublk_state *s)
 {
 	char path[PATH_MAX];
@@ -204,13 +435,16 @@ int ublk_state_read(unsigned int id, struct ublk_state *s)
 		ret = -errno;
 		goto out;
 	}
-	n = read(fd, buf, STATE_MAX - 1);
-	ret = n < 0 ? -errno : 0;
+	n = read_all(fd, buf);
 	close(fd);
-	if (!ret) {
-		buf[n] = 0;
+	if (n < 0)
+		ret = n;
+	else if (strlen(buf) != (size_t)n)
+		ret = -EINVAL;	/* a NUL would hide the rest */
+	else
 		ret = ublk_state_parse(buf, s);
-	}
+	if (!ret && s->opts.dev_id != (int)id)
+		ret = -EINVAL;	/* another device's file */
 out:
 	free(buf);
 	return ret;

@@ -60,6 +60,7 @@ void ublk_dev_opts_init(struct ublk_dev_opts *o);
 extern char *ublk_argv0;
 
 /* ---- parse.c: validated number parsing ---- */
+int ublk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ublk_parse_uint(const char *s, unsigned int min, unsigned int max,
 		    unsigned int *out);
 int ublk_parse_size(const char *s, uint64_t *out);
@@ -98,6 +99,7 @@ const char *ublk_state_name(unsigned int state);
 void ublk_build_dev_info(const struct ublk_dev_opts *o, uint64_t features,
 			 struct ublksrv_ctrl_dev_info *info);
 void ublk_build_params(const struct ublk_dev_opts *o, struct ublk_params *p);
+bool ublk_dev_info_servable(const struct ublksrv_ctrl_dev_info *info);
 
 /* ---- queue.c and the target interface ---- */
 struct ublk_dev;

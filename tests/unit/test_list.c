@@ -84,6 +84,7 @@ static void save_loop_state(const char *file)
 	strcpy(s.opts.target, "loop");
 	strcpy(s.opts.file, file);
 	s.opts.size = 1 << 20;
+	s.pid = 4 << 20;	/* above any pid_max: no server runs */
 	assert_int_equal(ublk_state_write(5, &s), 0);
 }
 
