@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Description: list -J prints valid JSON whatever bytes the state file's
- * names hold; the control device is faked (one LIVE device, id 5).
+ * names hold; the driver is faked (fake_ctrl.c: one LIVE device, id 5).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,33 +14,7 @@
 #include <cmocka.h>
 
 #include "../../applets/applets.h"
-
-/* ---- the fake control device ---- */
-int ublk_ctrl_open(struct ublk_ctrl *c) { return 0; }
-void ublk_ctrl_close(struct ublk_ctrl *c) { }
-const char *ublk_state_name(unsigned int state) { return "LIVE"; }
-
-int ublk_list_ids(unsigned int *ids, int max)
-{
-	ids[0] = 5;
-	return 1;
-}
-
-int ublk_ctrl_get_info(struct ublk_ctrl *c, unsigned int id,
-		       struct ublksrv_ctrl_dev_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->dev_id = id;
-	info->nr_hw_queues = 1;
-	info->queue_depth = 128;
-	return 0;
-}
-
-/* no params: size and block size come from the state file */
-int ublk_ctrl_get_params(struct ublk_ctrl *c, unsigned int id, struct ublk_params *p)
-{
-	return -ENODEV;
-}
+#include "fake_ctrl.h"
 
 static char dir[64];
 
@@ -50,6 +24,9 @@ static int make_dir(void **state)
 	if (!mkdtemp(dir))
 		return -1;
 	setenv("UBLK_STATE_DIR", dir, 1);
+	fake_info = (struct ublksrv_ctrl_dev_info){ .dev_id = 5, .nr_hw_queues = 1,
+						    .queue_depth = 128,
+						    .state = UBLK_S_DEV_LIVE };
 	return 0;
 }
 

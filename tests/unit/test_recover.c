@@ -2,7 +2,7 @@
 /*
  * Description: recover serves only what it can: a state file that passes
  * every check, a device whose queues fit. The driver and the server start
- * are faked: device 0 waits QUIESCED for a server.
+ * are faked (fake_ctrl.c): device 0 waits QUIESCED for a server.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,55 +15,7 @@
 #include <cmocka.h>
 
 #include "../../applets/applets.h"
-
-/* ---- the fake driver ---- */
-static unsigned int fake_queues = 2;
-
-int ublk_ctrl_open(struct ublk_ctrl *c) { return 0; }
-void ublk_ctrl_close(struct ublk_ctrl *c) { }
-const char *ublk_state_name(unsigned int state) { return "QUIESCED"; }
-int ublk_ctrl_get_params(struct ublk_ctrl *c, unsigned int id, struct ublk_params *p)
-{
-	return -ENODEV;
-}
-
-int ublk_list_ids(unsigned int *ids, int max)
-{
-	ids[0] = 0;
-	return 1;
-}
-
-int ublk_ctrl_get_info(struct ublk_ctrl *c, unsigned int id,
-		       struct ublksrv_ctrl_dev_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->dev_id = id;
-	info->nr_hw_queues = fake_queues;
-	info->queue_depth = 128;
-	info->state = UBLK_S_DEV_QUIESCED;
-	info->flags = UBLK_F_USER_RECOVERY;
-	return 0;
-}
-
-const struct ublk_tgt_ops *ublk_find_target(const char *name)
-{
-	static const struct ublk_tgt_ops loop = { .name = "loop" }, null = { .name = "null" };
-
-	return !strcmp(name, "loop") ? &loop : !strcmp(name, "null") ? &null : NULL;
-}
-
-static int spawned;
-static struct ublk_dev_opts spawned_opts;
-
-int ublk_server_spawn(const struct ublk_dev_opts *o, struct ublk_spawn_result *res,
-		      char *err, size_t len)
-{
-	spawned++;
-	spawned_opts = *o;
-	res->dev_id = o->dev_id;
-	res->pid = 1;
-	return 0;
-}
+#include "fake_ctrl.h"
 
 static char dir[64], path[128];
 
@@ -74,6 +26,9 @@ static int make_dir(void **state)
 		return -1;
 	setenv("UBLK_STATE_DIR", dir, 1);
 	snprintf(path, sizeof(path), "%s/0", dir);
+	fake_info = (struct ublksrv_ctrl_dev_info){ .dev_id = 0, .queue_depth = 128,
+						    .state = UBLK_S_DEV_QUIESCED,
+						    .flags = UBLK_F_USER_RECOVERY };
 	return 0;
 }
 
@@ -93,41 +48,41 @@ static int recover(void)
 {
 	char *argv[] = { "recover", "-n", "0", NULL };
 
-	spawned = 0;
+	fake_spawned = 0;
 	return recover_main(3, argv);
 }
 
 static void recover__old_state_file__served(void **state)
 {
-	fake_queues = 2;
+	fake_info.nr_hw_queues = 2;
 	old_state("block_size=4096\n");
 	assert_int_equal(recover(), EXIT_OK);
-	assert_int_equal(spawned, 1);
-	assert_string_equal(spawned_opts.target, "null");
-	assert_int_equal(spawned_opts.block_size, 4096);
-	assert_int_equal(spawned_opts.nr_queues, 2);
-	assert_true(spawned_opts.recover);
+	assert_int_equal(fake_spawned, 1);
+	assert_string_equal(fake_spawned_opts.target, "null");
+	assert_int_equal(fake_spawned_opts.block_size, 4096);
+	assert_int_equal(fake_spawned_opts.nr_queues, 2);
+	assert_true(fake_spawned_opts.recover);
 }
 
 /* block_size=0 once reached an undefined shift in the server's params */
 static void recover__bad_block_size__refused(void **state)
 {
-	fake_queues = 2;
+	fake_info.nr_hw_queues = 2;
 	old_state("block_size=0\n");
 	assert_int_equal(recover(), EXIT_FAIL);
-	assert_int_equal(spawned, 0);
+	assert_int_equal(fake_spawned, 0);
 }
 
 /* more queues than dev->queues[] and the state's tids[] hold */
 static void recover__more_queues_than_served__refused(void **state)
 {
-	fake_queues = UBLK_MAX_QUEUES + 1;
+	fake_info.nr_hw_queues = UBLK_MAX_QUEUES + 1;
 	old_state("block_size=512\n");
 	assert_int_equal(recover(), EXIT_FAIL);
-	assert_int_equal(spawned, 0);
-	fake_queues = UBLK_MAX_QUEUES;
+	assert_int_equal(fake_spawned, 0);
+	fake_info.nr_hw_queues = UBLK_MAX_QUEUES;
 	assert_int_equal(recover(), EXIT_OK);
-	assert_int_equal(spawned, 1);
+	assert_int_equal(fake_spawned, 1);
 }
 
 int main(void)

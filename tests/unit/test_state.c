@@ -46,6 +46,27 @@ static void sample(struct ublk_state *s)
 	strcpy(s->tgt_json, "{\"name\":\"loop\"}");
 }
 
+/* s holds what sample() put in */
+static void assert_sample(const struct ublk_state *s)
+{
+	assert_int_equal(s->opts.dev_id, 3);
+	assert_string_equal(s->opts.target, "loop");
+	assert_string_equal(s->opts.file, "/srv/images/disk one.img");
+	assert_int_equal(s->opts.size, 256ULL << 20);
+	assert_int_equal(s->opts.nr_queues, 2);
+	assert_int_equal(s->opts.depth, 64);
+	assert_int_equal(s->opts.block_size, 4096);
+	assert_true(s->opts.direct_io);
+	assert_false(s->opts.read_only);
+	assert_false(s->opts.root_daemon);
+	assert_int_equal(s->opts.flags, 1ULL << 3);
+	assert_int_equal(s->pid, 4242);
+	assert_int_equal(s->tids[0], 4243);
+	assert_int_equal(s->tids[1], 4244);
+	assert_int_equal(s->tids[2], 0);
+	assert_string_equal(s->tgt_json, "{\"name\":\"loop\"}");
+}
+
 static void state__write_read__same_fields(void **unused)
 {
 	struct ublk_state in, out;
@@ -55,21 +76,7 @@ static void state__write_read__same_fields(void **unused)
 	sample(&in);
 	assert_int_equal(ublk_state_write(3, &in), 0);
 	assert_int_equal(ublk_state_read(3, &out), 0);
-	assert_int_equal(out.opts.dev_id, 3);
-	assert_string_equal(out.opts.target, "loop");
-	assert_string_equal(out.opts.file, "/srv/images/disk one.img");
-	assert_int_equal(out.opts.size, 256ULL << 20);
-	assert_int_equal(out.opts.nr_queues, 2);
-	assert_int_equal(out.opts.depth, 64);
-	assert_int_equal(out.opts.block_size, 4096);
-	assert_true(out.opts.direct_io);
-	assert_false(out.opts.read_only);
-	assert_int_equal(out.opts.flags, 1ULL << 3);
-	assert_int_equal(out.pid, 4242);
-	assert_int_equal(out.tids[0], 4243);
-	assert_int_equal(out.tids[1], 4244);
-	assert_int_equal(out.tids[2], 0);
-	assert_string_equal(out.tgt_json, "{\"name\":\"loop\"}");
+	assert_sample(&out);
 
 	/* root-only, and no temp file left behind */
 	ublk_state_path(3, path, sizeof(path));
@@ -103,7 +110,7 @@ static void state__parse__garbage_rejected(void **unused)
 	assert_int_equal(ublk_state_parse(text_with("target", "null\nfuture=1", false), &s), 0);
 }
 
-/* The text of sample's state file, with key's line set to "key=value". */
+/* The text of sample's state file, key's line set to "key=value" (NULL: gone). */
 static char *text_with(const char *key, const char *value, bool old_format)
 {
 	static char text[16384];
@@ -118,7 +125,10 @@ static char *text_with(const char *key, const char *value, bool old_format)
 	p = strstr(text, line);
 	assert_non_null(p);
 	eol = strchr(p + 1, '\n');
-	snprintf(line, sizeof(line), "\n%s=%s", key, value);
+	if (value)
+		snprintf(line, sizeof(line), "\n%s=%s", key, value);
+	else
+		line[0] = 0;
 	memmove(p + strlen(line), eol, strlen(eol) + 1);
 	memcpy(p, line, strlen(line));
 	start = text;
@@ -165,10 +175,10 @@ static void state__format__version_line_first(void **unused)
 	assert_memory_equal(text, "ublkctl-state 2\nid=3\n", 21);
 }
 
-/* Exactly what the previous version wrote: devices live across upgrades. */
+/* Exactly what the previous version wrote for sample(): devices live across upgrades. */
 static const char old_text[] =
-	"id=3\npid=4242\ntarget=loop\nfile=/srv/100%.img\nsize=268435456\nqueues=2\n"
-	"depth=64\nblock_size=4096\nread_only=0\ndirect_io=1\nroot_daemon=1\n"
+	"id=3\npid=4242\ntarget=loop\nfile=/srv/images/disk one.img\nsize=268435456\n"
+	"queues=2\ndepth=64\nblock_size=4096\nread_only=0\ndirect_io=1\nroot_daemon=0\n"
 	"flags=8\ntarget_json={\"name\":\"loop\"}\ntids=4243 4244\n";
 
 static void state__old_format__still_read(void **unused)
@@ -176,22 +186,13 @@ static void state__old_format__still_read(void **unused)
 	struct ublk_state s;
 
 	assert_int_equal(ublk_state_parse(old_text, &s), 0);
-	assert_int_equal(s.opts.dev_id, 3);
-	assert_int_equal(s.pid, 4242);
-	assert_string_equal(s.opts.target, "loop");
-	assert_string_equal(s.opts.file, "/srv/100%.img");	/* no escapes then */
-	assert_int_equal(s.opts.size, 256ULL << 20);
-	assert_int_equal(s.opts.nr_queues, 2);
-	assert_int_equal(s.opts.depth, 64);
-	assert_int_equal(s.opts.block_size, 4096);
-	assert_true(s.opts.direct_io);
-	assert_true(s.opts.root_daemon);
-	assert_int_equal(s.opts.flags, 8);
-	assert_string_equal(s.tgt_json, "{\"name\":\"loop\"}");
-	assert_int_equal(s.tids[0], 4243);
-	assert_int_equal(s.tids[1], 4244);
+	assert_sample(&s);
+	/* no escapes then */
+	assert_int_equal(ublk_state_parse(text_with("file", "/srv/100%.img", true), &s), 0);
+	assert_string_equal(s.opts.file, "/srv/100%.img");
 	/* versions before --root-daemon wrote no root_daemon line */
-	assert_int_equal(parse_with("root_daemon", "0", true), 0);
+	assert_int_equal(parse_with("root_daemon", NULL, true), 0);
+	assert_int_equal(parse_with("pid", NULL, true), -EINVAL);	/* they all had this */
 }
 
 /*

@@ -187,58 +187,51 @@ static void loop__read__one_sqe_then_commit(void **state)
 	fake_free(f);
 }
 
+/*
+ * A DISCARD or WRITE_ZEROES is one fallocate of mode over the whole range,
+ * committed 0: from 2 GiB on (fstrim, mkfs) the s32 result cannot hold the
+ * length, and a negative one would fail the request with EIO.
+ */
+static void fallocate_whole_range(unsigned int op_flags, unsigned int nr_sectors, int mode)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+	struct ublk_params p;
+
+	loop_init_on_disk(f, &p);
+	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = op_flags,
+						.nr_sectors = nr_sectors };
+	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
+	assert_int_equal(fake_sqe.opcode, IORING_OP_FALLOCATE);
+	assert_int_equal(fake_sqe.len, FALLOC_FL_KEEP_SIZE | mode);
+	assert_int_equal(fake_sqe.addr, (uint64_t)nr_sectors << 9);	/* fallocate's length */
+	complete_tgt_sqe(f, 0, 0, 0);
+	fake_free(f);
+}
+
 static void loop__flush_and_discard__commit_zero(void **state)
 {
 	struct fake *f = fake_new("loop", 1 << 20);
 	struct ublk_params p;
 
+	fallocate_whole_range(UBLK_IO_OP_DISCARD, 8, FALLOC_FL_PUNCH_HOLE);
 	loop_init_on_disk(f, &p);
-	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_DISCARD,
-						.nr_sectors = 8 };
-	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
-	assert_int_equal(fake_sqe.opcode, IORING_OP_FALLOCATE);
-	assert_int_equal(fake_sqe.len, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE);
-	complete_tgt_sqe(f, 0, 0, 0);
-
-	f->descs[0].op_flags = UBLK_IO_OP_FLUSH;
+	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_FLUSH };
 	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
 	assert_int_equal(fake_sqe.opcode, IORING_OP_FSYNC);
+	complete_tgt_sqe(f, 0, 0, 0);
 	fake_free(f);
 }
 
-/*
- * 2 GiB and more (fstrim, mkfs): the s32 result cannot hold the length,
- * and a negative one would fail the request with EIO.
- */
 static void loop__discard_2g__commits_success(void **state)
 {
-	struct fake *f = fake_new("loop", 1 << 20);
-	struct ublk_params p;
-
-	loop_init_on_disk(f, &p);
-	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_DISCARD,
-						.nr_sectors = 1U << 22 };
-	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
-	assert_int_equal(fake_sqe.addr, 1ULL << 31);	/* fallocate's length */
-	complete_tgt_sqe(f, 0, 0, 0);
-	fake_free(f);
+	fallocate_whole_range(UBLK_IO_OP_DISCARD, 1U << 22, FALLOC_FL_PUNCH_HOLE);
 }
 
 /* Beyond what we advertise, still the whole range: a short zeroing loses data. */
 static void loop__write_zeroes_4g__whole_range(void **state)
 {
-	struct fake *f = fake_new("loop", 1 << 20);
-	struct ublk_params p;
-
-	loop_init_on_disk(f, &p);
-	f->descs[0] = (struct ublksrv_io_desc){ .op_flags = UBLK_IO_OP_WRITE_ZEROES |
-							    UBLK_IO_F_NOUNMAP,
-						.nr_sectors = 1U << 23 };
-	assert_int_equal(f->dev.ops->queue_io(f->q, 0, &f->descs[0]), 1);
-	assert_int_equal(fake_sqe.len, FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE);
-	assert_int_equal(fake_sqe.addr, 1ULL << 32);
-	complete_tgt_sqe(f, 0, 0, 0);
-	fake_free(f);
+	fallocate_whole_range(UBLK_IO_OP_WRITE_ZEROES | UBLK_IO_F_NOUNMAP, 1U << 23,
+			      FALLOC_FL_ZERO_RANGE);
 }
 
 static void loop__unknown_op__refused(void **state)

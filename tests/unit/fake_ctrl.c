@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+/* The fake driver of fake_ctrl.h: lib/ctrl.c and the server start replaced. */
+#include <errno.h>
+#include <string.h>
+
+#include "fake_ctrl.h"
+
+struct ublksrv_ctrl_dev_info fake_info;
+int fake_spawned;
+struct ublk_dev_opts fake_spawned_opts;
+
+int ublk_ctrl_open(struct ublk_ctrl *c) { return 0; }
+void ublk_ctrl_close(struct ublk_ctrl *c) { }
+
+const char *ublk_state_name(unsigned int state)
+{
+	return state == UBLK_S_DEV_LIVE ? "LIVE" : "QUIESCED";
+}
+
+int ublk_list_ids(unsigned int *ids, int max)
+{
+	ids[0] = fake_info.dev_id;
+	return 1;
+}
+
+int ublk_ctrl_get_info(struct ublk_ctrl *c, unsigned int id,
+		       struct ublksrv_ctrl_dev_info *info)
+{
+	if (id != fake_info.dev_id)
+		return -ENODEV;
+	*info = fake_info;
+	return 0;
+}
+
+int ublk_ctrl_get_params(struct ublk_ctrl *c, unsigned int id, struct ublk_params *p)
+{
+	return -ENODEV;
+}
+
+const struct ublk_tgt_ops *ublk_find_target(const char *name)
+{
+	static const struct ublk_tgt_ops loop = { .name = "loop" }, null = { .name = "null" };
+
+	return !strcmp(name, "loop") ? &loop : !strcmp(name, "null") ? &null : NULL;
+}
+
+int ublk_server_spawn(const struct ublk_dev_opts *o, struct ublk_spawn_result *res,
+		      char *err, size_t len)
+{
+	fake_spawned++;
+	fake_spawned_opts = *o;
+	res->dev_id = o->dev_id < 0 ? 0 : o->dev_id;
+	res->pid = 1;
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A fake driver for the applets' tests: one device, fake_info, which
+ * GET_DEV_INFO returns; it has no params. Targets are null and loop, with
+ * no ops; ublk_server_spawn records what it would have served.
+ */
+#ifndef UBLKCTL_FAKE_CTRL_H
+#define UBLKCTL_FAKE_CTRL_H
+
+#include "ublk.h"
+
+extern struct ublksrv_ctrl_dev_info fake_info;
+extern int fake_spawned;			/* ublk_server_spawn calls */
+extern struct ublk_dev_opts fake_spawned_opts;	/* the last one's */
+
+#endif
