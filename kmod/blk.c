@@ -1,62 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ublk_drv: /dev/ublkbN. blk-mq dispatch to the server's fetched commands,
- * completion, and what happens when the server goes away: stop the disk,
- * or park (requeue/reissue) or fail IO until a new server recovers it.
+ * and what happens when the server goes away: stop the disk, or park
+ * (requeue/reissue) or fail IO until a new server recovers it. Calls
+ * params.c and rq.c only.
  */
 #include <linux/blkdev.h>
 #include <linux/module.h>
 #include "ublk.h"
 
+static struct workqueue_struct *ublk_wq;
 static const struct block_device_operations ublk_bd_ops;
-
-/* Ends a request for which no server will ever answer. */
-void ublk_abort_rq(struct ublk_device *ub, struct request *rq, bool seen)
-{
-	/* requeue parks it until recovery; a dead server's IO only on reissue */
-	if (READ_ONCE(ub->requeue_ok) &&
-	    (!seen || (ub->info.flags & UBLK_F_USER_RECOVERY_REISSUE)))
-		blk_mq_requeue_request(rq, false);
-	else
-		blk_mq_end_request(rq, BLK_STS_IOERR);
-}
-
-static void ublk_end_rq(struct request *rq, int res)
-{
-	if (res == UBLK_RES_REQUEUE) {
-		blk_mq_requeue_request(rq, false);
-		return;
-	}
-	if (res < 0) {
-		blk_mq_end_request(rq, errno_to_blk_status(res));
-		return;
-	}
-	if (req_op(rq) != REQ_OP_READ && req_op(rq) != REQ_OP_WRITE) {
-		blk_mq_end_request(rq, BLK_STS_OK);
-		return;
-	}
-	/* no progress at all would requeue forever */
-	if (!res) {
-		blk_mq_end_request(rq, BLK_STS_IOERR);
-		return;
-	}
-	/* a short transfer: the rest goes to the server again */
-	if (blk_update_request(rq, BLK_STS_OK, res))
-		blk_mq_requeue_request(rq, true);
-	else
-		__blk_mq_end_request(rq, BLK_STS_OK);
-}
-
-/*
- * Drops a reference of the server's turn; the last one ends the request.
- * Only user copy takes more than the one, so others skip the atomic.
- */
-void ublk_put_request(struct ublk_device *ub, struct ublk_io *io)
-{
-	if (ublk_user_copy(ub) && !refcount_dec_and_test(&io->ref))
-		return;
-	ublk_end_rq(io->rq, io->res);
-}
 
 static u32 ublk_op_flags(struct request *rq)
 {
@@ -109,7 +63,7 @@ static void ublk_fail_dispatch(struct ublk_queue *ubq, struct ublk_io *io,
 
 	spin_lock(&ubq->lock);
 	dead = ubq->dead;
-	io->state = dead ? UBLK_IO_IDLE : UBLK_IO_FETCHED;
+	ublk_io_set(ubq, io, dead ? UBLK_IO_IDLE : UBLK_IO_FETCHED);
 	if (dead)
 		io->cmd = NULL;
 	spin_unlock(&ubq->lock);
@@ -144,10 +98,10 @@ static void ublk_dispatch_tw(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	spin_lock(&ubq->lock);
 	dead = ubq->dead;
 	if (dead) {
-		io->state = UBLK_IO_IDLE;
+		ublk_io_set(ubq, io, UBLK_IO_IDLE);
 	} else {
 		refcount_set(&io->ref, 1);
-		io->state = res == UBLK_IO_RES_NEED_GET_DATA ? UBLK_IO_NEED_DATA : UBLK_IO_OWNED;
+		ublk_io_set(ubq, io, res == UBLK_IO_RES_NEED_GET_DATA ? UBLK_IO_NEED_DATA : UBLK_IO_OWNED);
 	}
 	io->cmd = NULL;
 	spin_unlock(&ubq->lock);
@@ -182,7 +136,7 @@ static blk_status_t ublk_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_m
 		iod->start_sector = blk_rq_pos(rq);
 		iod->addr = io->addr;
 		io->rq = rq;
-		io->state = UBLK_IO_DISPATCHING;
+		ublk_io_set(ubq, io, UBLK_IO_DISPATCHING);
 		cmd = io->cmd;
 	}
 	spin_unlock(&ubq->lock);
@@ -195,6 +149,25 @@ static blk_status_t ublk_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_m
 	return BLK_STS_OK;
 }
 
+/*
+ * A request the server holds too long. A queue's daemon that exited while
+ * holding every tag leaves no command to cancel, and its process (or a
+ * child holding /dev/ublkcN) may live on: only here is that noticed.
+ */
+static enum blk_eh_timer_return ublk_timeout(struct request *rq)
+{
+	struct ublk_queue *ubq = rq->mq_hctx->driver_data;
+	bool gone;
+
+	spin_lock(&ubq->lock);
+	gone = ubq->daemon && (READ_ONCE(ubq->daemon->flags) & PF_EXITING);
+	spin_unlock(&ubq->lock);
+	/* the death work ends or parks the request; a live server may be slow */
+	if (gone)
+		ublk_srv_gone(ubq->ub);
+	return BLK_EH_RESET_TIMER;
+}
+
 static int ublk_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data, unsigned int idx)
 {
 	struct ublk_device *ub = driver_data;
@@ -205,8 +178,26 @@ static int ublk_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data, unsigne
 
 const struct blk_mq_ops ublk_mq_ops = {
 	.queue_rq = ublk_queue_rq,
+	.timeout = ublk_timeout,
 	.init_hctx = ublk_init_hctx,
 };
+
+/* Moves the device on, along the diagram in ublk.h only. */
+void ublk_set_state(struct ublk_device *ub, u16 state)
+{
+	static const u8 allowed_from[] = {
+		[UBLK_S_DEV_DEAD] = 0xf,
+		[UBLK_S_DEV_LIVE] = BIT(UBLK_S_DEV_DEAD) | BIT(UBLK_S_DEV_QUIESCED) |
+				    BIT(UBLK_S_DEV_FAIL_IO),
+		[UBLK_S_DEV_QUIESCED] = BIT(UBLK_S_DEV_LIVE),
+		[UBLK_S_DEV_FAIL_IO] = BIT(UBLK_S_DEV_LIVE),
+	};
+
+	lockdep_assert_held(&ub->mutex);
+	WARN_ON_ONCE(state >= ARRAY_SIZE(allowed_from) ||
+		     !(allowed_from[state] & BIT(ub->info.state)));
+	ub->info.state = state;
+}
 
 /*
  * The server went away (its ring, task or /dev/ublkcN): stop handing out
@@ -230,7 +221,10 @@ void ublk_srv_gone(struct ublk_device *ub)
 		ublk_put_device(ub);
 }
 
-/* Ends or requeues the requests a dead server held. Queues are dead. */
+/*
+ * Ends or requeues the requests a dead server held. Only dead queues are
+ * touched: a new server's requests are never the old one's to fail.
+ */
 static void ublk_abort_held(struct ublk_device *ub)
 {
 	bool reissue = READ_ONCE(ub->requeue_ok) &&
@@ -245,9 +239,10 @@ static void ublk_abort_held(struct ublk_device *ub)
 			bool held;
 
 			spin_lock(&ubq->lock);
-			held = io->state == UBLK_IO_OWNED || io->state == UBLK_IO_NEED_DATA;
+			held = ubq->dead && (io->state == UBLK_IO_OWNED ||
+					     io->state == UBLK_IO_NEED_DATA);
 			if (held) {
-				io->state = UBLK_IO_IDLE;
+				ublk_io_set(ubq, io, UBLK_IO_IDLE);
 				io->res = reissue ? UBLK_RES_REQUEUE : -EIO;
 			}
 			spin_unlock(&ubq->lock);
@@ -257,10 +252,16 @@ static void ublk_abort_held(struct ublk_device *ub)
 	}
 }
 
-/* Completes the fetches we still hold, so that the server's loop ends. */
+/*
+ * Completes the fetches we still hold, so that the server's loop ends;
+ * this server can never start the device again.
+ */
 static void ublk_cancel_fetched(struct ublk_device *ub)
 {
 	unsigned int i, tag;
+
+	set_bit(UB_SRV_STOPPED, &ub->flags);
+	wake_up_all(&ub->wait);
 
 	for (i = 0; i < ub->info.nr_hw_queues; i++) {
 		struct ublk_queue *ubq = ub->queues[i];
@@ -274,7 +275,7 @@ static void ublk_cancel_fetched(struct ublk_device *ub)
 			if (io->state == UBLK_IO_FETCHED) {
 				cmd = io->cmd;
 				io->cmd = NULL;
-				io->state = UBLK_IO_IDLE;
+				ublk_io_set(ubq, io, UBLK_IO_IDLE);
 			}
 			spin_unlock(&ubq->lock);
 			if (cmd)
@@ -293,17 +294,18 @@ void ublk_nosrv_work(struct work_struct *work)
 	 */
 	ublk_abort_held(ub);
 	mutex_lock(&ub->mutex);
+	/* a new server may have recovered it meanwhile: LIVE, SRV_GONE clear */
 	if (ub->info.state == UBLK_S_DEV_LIVE && test_bit(UB_SRV_GONE, &ub->flags)) {
 		if (!ublk_recoverable(ub)) {
 			ublk_stop_disk(ub);
 		} else if (ub->info.flags & UBLK_F_USER_RECOVERY_FAIL_IO) {
 			WRITE_ONCE(ub->fail_io, true);
-			ub->info.state = UBLK_S_DEV_FAIL_IO;
+			ublk_set_state(ub, UBLK_S_DEV_FAIL_IO);
 			blk_mq_kick_requeue_list(ub->disk->queue);
 		} else {
 			/* wait out queue_rq calls running now, then park */
 			blk_mq_quiesce_queue(ub->disk->queue);
-			ub->info.state = UBLK_S_DEV_QUIESCED;
+			ublk_set_state(ub, UBLK_S_DEV_QUIESCED);
 		}
 	}
 	mutex_unlock(&ub->mutex);
@@ -335,110 +337,8 @@ int ublk_reset_queues(struct ublk_device *ub)
 	}
 	atomic_set(&ub->nr_queues_ready, 0);
 	clear_bit(UB_SRV_GONE, &ub->flags);
+	clear_bit(UB_SRV_STOPPED, &ub->flags);
 	return 0;
-}
-
-static int ublk_check_basic(const struct ublk_device *ub, const struct ublk_param_basic *p)
-{
-	if (p->logical_bs_shift < SECTOR_SHIFT || p->logical_bs_shift > PAGE_SHIFT)
-		return -EINVAL;
-	if (p->physical_bs_shift < p->logical_bs_shift || p->physical_bs_shift > 20)
-		return -EINVAL;
-	if (p->io_min_shift > 30 || p->io_opt_shift > 30)
-		return -EINVAL;
-	if (p->max_sectors < (PAGE_SIZE >> SECTOR_SHIFT) ||
-	    p->max_sectors > (ub->info.max_io_buf_bytes >> SECTOR_SHIFT))
-		return -EINVAL;
-	if (p->chunk_sectors && !is_power_of_2(p->chunk_sectors))
-		return -EINVAL;
-	/* a boundary mask is 2^n - 1, at most a page */
-	if (p->virt_boundary_mask &&
-	    ((p->virt_boundary_mask & (p->virt_boundary_mask + 1)) ||
-	     p->virt_boundary_mask >= PAGE_SIZE))
-		return -EINVAL;
-	if (p->attrs & ~(UBLK_ATTR_READ_ONLY | UBLK_ATTR_ROTATIONAL |
-			 UBLK_ATTR_VOLATILE_CACHE | UBLK_ATTR_FUA))
-		return -EINVAL;
-	if (p->dev_sectors > (sector_t)LLONG_MAX >> SECTOR_SHIFT)
-		return -EINVAL;
-	return 0;
-}
-
-int ublk_validate_params(const struct ublk_device *ub, const struct ublk_params *p)
-{
-	static const struct { u32 type; size_t end; } need[] = {
-		{ UBLK_PARAM_TYPE_BASIC, offsetofend(struct ublk_params, basic) },
-		{ UBLK_PARAM_TYPE_DISCARD, offsetofend(struct ublk_params, discard) },
-		{ UBLK_PARAM_TYPE_DMA_ALIGN, offsetofend(struct ublk_params, dma) },
-		{ UBLK_PARAM_TYPE_SEGMENT, offsetofend(struct ublk_params, seg) },
-	};
-	unsigned int i;
-	int ret;
-
-	if (p->types & ~UBLK_PARAM_TYPES)
-		return -EINVAL;
-	if (!(p->types & UBLK_PARAM_TYPE_BASIC))
-		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(need); i++)
-		if ((p->types & need[i].type) && p->len < need[i].end)
-			return -EINVAL;
-	ret = ublk_check_basic(ub, &p->basic);
-	if (ret)
-		return ret;
-	if (p->types & UBLK_PARAM_TYPE_DISCARD) {
-		if (p->discard.max_discard_sectors && !p->discard.discard_granularity)
-			return -EINVAL;
-		if (p->discard.discard_granularity &&
-		    !is_power_of_2(p->discard.discard_granularity))
-			return -EINVAL;
-	}
-	if ((p->types & UBLK_PARAM_TYPE_DMA_ALIGN) &&
-	    (p->dma.alignment >= PAGE_SIZE || !is_power_of_2(p->dma.alignment + 1)))
-		return -EINVAL;
-	if (p->types & UBLK_PARAM_TYPE_SEGMENT) {
-		/* the block layer insists on these, and would WARN otherwise */
-		if (p->basic.virt_boundary_mask || !p->seg.max_segments ||
-		    p->seg.max_segment_size < UBLK_MIN_SEGMENT_SIZE ||
-		    p->seg.seg_boundary_mask < PAGE_SIZE - 1 ||
-		    !is_power_of_2(p->seg.seg_boundary_mask + 1))
-			return -EINVAL;
-	}
-	return 0;
-}
-
-static void ublk_fill_limits(const struct ublk_params *p, struct queue_limits *lim)
-{
-	const struct ublk_param_basic *b = &p->basic;
-
-	lim->logical_block_size = 1U << b->logical_bs_shift;
-	lim->physical_block_size = 1U << b->physical_bs_shift;
-	lim->io_min = 1U << b->io_min_shift;
-	lim->io_opt = 1U << b->io_opt_shift;
-	lim->max_hw_sectors = b->max_sectors;
-	lim->chunk_sectors = b->chunk_sectors;
-	lim->virt_boundary_mask = b->virt_boundary_mask;
-	lim->max_segments = USHRT_MAX;
-	if (b->attrs & UBLK_ATTR_VOLATILE_CACHE) {
-		lim->features |= BLK_FEAT_WRITE_CACHE;
-		if (b->attrs & UBLK_ATTR_FUA)
-			lim->features |= BLK_FEAT_FUA;
-	}
-	if (b->attrs & UBLK_ATTR_ROTATIONAL)
-		lim->features |= BLK_FEAT_ROTATIONAL;
-	if (p->types & UBLK_PARAM_TYPE_DISCARD) {
-		lim->discard_alignment = p->discard.discard_alignment;
-		lim->discard_granularity = p->discard.discard_granularity;
-		lim->max_hw_discard_sectors = p->discard.max_discard_sectors;
-		lim->max_write_zeroes_sectors = p->discard.max_write_zeroes_sectors;
-		lim->max_discard_segments = p->discard.max_discard_segments;
-	}
-	if (p->types & UBLK_PARAM_TYPE_DMA_ALIGN)
-		lim->dma_alignment = p->dma.alignment;
-	if (p->types & UBLK_PARAM_TYPE_SEGMENT) {
-		lim->seg_boundary_mask = p->seg.seg_boundary_mask;
-		lim->max_segment_size = p->seg.max_segment_size;
-		lim->max_segments = p->seg.max_segments;
-	}
 }
 
 /* START_DEV: every queue is fetched and params are set. Holds ub->mutex. */
@@ -463,11 +363,13 @@ int ublk_start_disk(struct ublk_device *ub)
 	ub->disk = disk;
 	ret = add_disk(disk);
 	if (ret) {
+		/* free_disk() runs only for a disk that was added */
 		ub->disk = NULL;
 		put_disk(disk);
+		ublk_put_device(ub);
 		return ret;
 	}
-	ub->info.state = UBLK_S_DEV_LIVE;
+	ublk_set_state(ub, UBLK_S_DEV_LIVE);
 	WRITE_ONCE(ub->requeue_ok, ublk_recoverable(ub) &&
 		   !(ub->info.flags & UBLK_F_USER_RECOVERY_FAIL_IO));
 	return 0;
@@ -481,21 +383,24 @@ void ublk_stop_disk(struct ublk_device *ub)
 {
 	struct gendisk *disk = ub->disk;
 
-	if (!disk)
+	if (!disk) {
+		/* never started: the server's fetches must not wait for ever */
+		ublk_cancel_fetched(ub);
 		return;
+	}
+	/* first nothing may park any more, then parked requests run (and fail) */
 	WRITE_ONCE(ub->requeue_ok, false);
-	if (ub->info.state == UBLK_S_DEV_QUIESCED)
-		blk_mq_unquiesce_queue(disk->queue);
 	if (ub->info.state != UBLK_S_DEV_LIVE)
 		WRITE_ONCE(ub->fail_io, true);
-	/* parked requests come back and fail now */
+	if (ub->info.state == UBLK_S_DEV_QUIESCED)
+		blk_mq_unquiesce_queue(disk->queue);
 	blk_mq_kick_requeue_list(disk->queue);
 	if (test_bit(UB_SRV_GONE, &ub->flags))
 		ublk_abort_held(ub);
 	del_gendisk(disk);
 	ublk_cancel_fetched(ub);
 	ub->disk = NULL;
-	ub->info.state = UBLK_S_DEV_DEAD;
+	ublk_set_state(ub, UBLK_S_DEV_DEAD);
 	ub->info.ublksrv_pid = -1;
 	WRITE_ONCE(ub->fail_io, false);
 	put_disk(disk);
@@ -512,3 +417,15 @@ static const struct block_device_operations ublk_bd_ops = {
 	.owner = THIS_MODULE,
 	.free_disk = ublk_free_disk,
 };
+
+/* The death work runs here: unbound, and able to go on under reclaim. */
+int ublk_blk_init(void)
+{
+	ublk_wq = alloc_workqueue("ublk", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	return ublk_wq ? 0 : -ENOMEM;
+}
+
+void ublk_blk_exit(void)
+{
+	destroy_workqueue(ublk_wq);
+}

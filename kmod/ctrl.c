@@ -95,14 +95,15 @@ static int ublk_ctrl_start_dev(struct ublk_device *ub, const struct ublksrv_ctrl
 
 	if (pid <= 0)
 		return -EINVAL;
-	/* every tag of every queue fetched, or the server died meanwhile */
+	/* every tag of every queue fetched, or the server ended meanwhile */
 	if (wait_event_interruptible(ub->wait, ublk_all_queues_ready(ub) ||
-				     test_bit(UB_SRV_GONE, &ub->flags)))
+				     ublk_srv_ended(ub)))
 		return -EINTR;
 	mutex_lock(&ub->mutex);
 	if (ub->disk || ub->info.state != UBLK_S_DEV_DEAD) {
 		ret = -EEXIST;
-	} else if (test_bit(UB_SRV_GONE, &ub->flags) || !ublk_all_queues_ready(ub)) {
+	} else if (ublk_srv_ended(ub) || !ublk_all_queues_ready(ub)) {
+		/* deleted, or a server that died or was stopped: it needs a new one */
 		ret = -ENODEV;
 	} else if (!(ub->params.types & UBLK_PARAM_TYPE_BASIC)) {
 		ret = -EINVAL;
@@ -242,19 +243,23 @@ static int ublk_ctrl_get_affinity(struct ublk_device *ub, const struct ublksrv_c
 	return ret;
 }
 
+/* UPDATE_SIZE: a started disk only; before START, SET_PARAMS sets the size. */
 static int ublk_ctrl_update_size(struct ublk_device *ub, const struct ublksrv_ctrl_cmd *c)
 {
-	int ret = 0;
+	u64 sectors = c->data[0];
+	int ret;
 
 	if (!(ub->info.flags & UBLK_F_UPDATE_SIZE))
 		return -EOPNOTSUPP;
 	mutex_lock(&ub->mutex);
-	if (!(ub->params.types & UBLK_PARAM_TYPE_BASIC)) {
-		ret = -EINVAL;
+	if (!ub->disk) {
+		ret = -ENODEV;
 	} else {
-		ub->params.basic.dev_sectors = c->data[0];
-		if (ub->disk)
-			set_capacity_and_notify(ub->disk, c->data[0]);
+		ret = ublk_check_size(&ub->params.basic, sectors);
+		if (!ret) {
+			ub->params.basic.dev_sectors = sectors;
+			set_capacity_and_notify(ub->disk, sectors);
+		}
 	}
 	mutex_unlock(&ub->mutex);
 	return ret;
@@ -292,12 +297,12 @@ static int ublk_ctrl_end_recovery(struct ublk_device *ub, const struct ublksrv_c
 	if (pid <= 0)
 		return -EINVAL;
 	if (wait_event_interruptible(ub->wait, ublk_all_queues_ready(ub) ||
-				     test_bit(UB_SRV_GONE, &ub->flags)))
+				     ublk_srv_ended(ub)))
 		return -EINTR;
 	mutex_lock(&ub->mutex);
 	if (ub->info.state != UBLK_S_DEV_QUIESCED && ub->info.state != UBLK_S_DEV_FAIL_IO) {
 		ret = -EBUSY;
-	} else if (test_bit(UB_SRV_GONE, &ub->flags) || !ublk_all_queues_ready(ub)) {
+	} else if (ublk_srv_ended(ub) || !ublk_all_queues_ready(ub)) {
 		ret = -ENODEV;
 	} else {
 		ub->info.ublksrv_pid = pid;
@@ -305,7 +310,7 @@ static int ublk_ctrl_end_recovery(struct ublk_device *ub, const struct ublksrv_c
 		if (ub->info.state == UBLK_S_DEV_QUIESCED)
 			blk_mq_unquiesce_queue(ub->disk->queue);
 		WRITE_ONCE(ub->fail_io, false);
-		ub->info.state = UBLK_S_DEV_LIVE;
+		ublk_set_state(ub, UBLK_S_DEV_LIVE);
 		blk_mq_kick_requeue_list(ub->disk->queue);
 	}
 	mutex_unlock(&ub->mutex);

@@ -2,7 +2,8 @@
 /*
  * ublk_drv: /dev/ublkcN, the server's side. FETCH_REQ, COMMIT_AND_FETCH_REQ
  * and NEED_GET_DATA commands, the read-only mmap of each queue's IO
- * descriptors, data copies, and pread/pwrite for UBLK_F_USER_COPY.
+ * descriptors, and pread/pwrite for UBLK_F_USER_COPY. Calls blk.c and
+ * rq.c only.
  *
  * Nothing from the server is trusted: every queue id, tag, result, address
  * and state transition is checked under the queue lock.
@@ -14,47 +15,6 @@
 #include <linux/uio.h>
 #include <linux/uaccess.h>
 #include "ublk.h"
-
-/* Copies between a request's pages, from @offset on, and @iter. */
-size_t ublk_copy_rq(struct request *rq, size_t offset, struct iov_iter *iter)
-{
-	struct req_iterator it;
-	struct bio_vec bv;
-	size_t done = 0, len, n;
-
-	rq_for_each_segment(bv, rq, it) {
-		if (offset >= bv.bv_len) {
-			offset -= bv.bv_len;
-			continue;
-		}
-		len = bv.bv_len - offset;
-		if (iov_iter_rw(iter) == ITER_DEST)
-			n = copy_page_to_iter(bv.bv_page, bv.bv_offset + offset, len, iter);
-		else
-			n = copy_page_from_iter(bv.bv_page, bv.bv_offset + offset, len, iter);
-		done += n;
-		offset = 0;
-		if (n < len || !iov_iter_count(iter))
-			break;
-	}
-	return done;
-}
-
-/*
- * Copies @len bytes between the request and the server's buffer at @addr:
- * ITER_DEST hands write data to the server, ITER_SOURCE takes read data
- * back. Runs in the server's task, so @addr is in the right mm.
- */
-int ublk_copy_rq_user(struct request *rq, u64 addr, size_t len, int dir)
-{
-	struct iov_iter iter;
-	int ret;
-
-	ret = import_ubuf(dir, u64_to_user_ptr(addr), len, &iter);
-	if (ret)
-		return ret;
-	return ublk_copy_rq(rq, 0, &iter) == len ? 0 : -EFAULT;
-}
 
 static int ublk_ch_open(struct inode *inode, struct file *filp)
 {
@@ -131,7 +91,7 @@ static void ublk_cancel_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	ublk_srv_gone(ubq->ub);
 	spin_lock(&ubq->lock);
 	if (io->state == UBLK_IO_FETCHED && io->cmd == cmd) {
-		io->state = UBLK_IO_IDLE;
+		ublk_io_set(ubq, io, UBLK_IO_IDLE);
 		io->cmd = NULL;
 		ours = true;
 	}
@@ -155,11 +115,11 @@ static int ublk_arm(struct ublk_queue *ubq, struct ublk_io *io, struct io_uring_
 	spin_lock(&ubq->lock);
 	dead = ubq->dead;
 	if (dead) {
-		io->state = UBLK_IO_IDLE;
+		ublk_io_set(ubq, io, UBLK_IO_IDLE);
 	} else {
 		io->cmd = cmd;
 		io->addr = addr;
-		io->state = UBLK_IO_FETCHED;
+		ublk_io_set(ubq, io, UBLK_IO_FETCHED);
 		if (++ubq->nr_fetched == ubq->depth &&
 		    atomic_inc_return(&ub->nr_queues_ready) == ub->info.nr_hw_queues)
 			wake_up_all(&ub->wait);
@@ -207,7 +167,7 @@ static int ublk_fetch(struct ublk_queue *ubq, struct ublk_io *io, struct io_urin
 	else if (!ublk_is_daemon(ubq) || io->state != UBLK_IO_IDLE)
 		ret = -EINVAL;	/* another task, or a double fetch */
 	else
-		io->state = UBLK_IO_ARMING;
+		ublk_io_set(ubq, io, UBLK_IO_ARMING);
 	spin_unlock(&ubq->lock);
 	if (ret)
 		return ret;
@@ -257,7 +217,7 @@ static int ublk_commit_and_fetch(struct ublk_queue *ubq, struct ublk_io *io,
 	ok = ublk_commit_ok(ubq, io, res, addr);
 	if (ok) {
 		dead = ubq->dead;
-		io->state = dead ? UBLK_IO_IDLE : UBLK_IO_FETCHED;
+		ublk_io_set(ubq, io, dead ? UBLK_IO_IDLE : UBLK_IO_FETCHED);
 		io->cmd = dead ? NULL : cmd;
 		io->addr = addr;
 	}
@@ -268,6 +228,9 @@ static int ublk_commit_and_fetch(struct ublk_queue *ubq, struct ublk_io *io,
 		return -EIOCBQUEUED;
 	}
 
+	/* a partial transfer counts in whole blocks: the rest is sent again */
+	if (res > 0 && (req_op(rq) == REQ_OP_READ || req_op(rq) == REQ_OP_WRITE))
+		res = round_down(res, queue_logical_block_size(rq->q));
 	if (req_op(rq) == REQ_OP_READ && res > 0 && !ublk_user_copy(ub) &&
 	    ublk_copy_rq_user(rq, addr, res, ITER_SOURCE))
 		res = -EIO;	/* the server's buffer went bad */
@@ -289,7 +252,7 @@ static int ublk_get_data(struct ublk_queue *ubq, struct ublk_io *io, u64 addr)
 	if (!ublk_is_daemon(ubq) || io->state != UBLK_IO_NEED_DATA)
 		ret = -EINVAL;
 	else
-		io->state = UBLK_IO_COMPLETING;
+		ublk_io_set(ubq, io, UBLK_IO_COMPLETING);
 	spin_unlock(&ubq->lock);
 	if (ret)
 		return ret;
@@ -299,9 +262,9 @@ static int ublk_get_data(struct ublk_queue *ubq, struct ublk_io *io, u64 addr)
 	spin_lock(&ubq->lock);
 	dead = ubq->dead;
 	if (dead)
-		io->state = UBLK_IO_IDLE;
+		ublk_io_set(ubq, io, UBLK_IO_IDLE);
 	else
-		io->state = ret ? UBLK_IO_NEED_DATA : UBLK_IO_OWNED;
+		ublk_io_set(ubq, io, ret ? UBLK_IO_NEED_DATA : UBLK_IO_OWNED);
 	if (!ret && !dead)
 		io->addr = addr;
 	spin_unlock(&ubq->lock);

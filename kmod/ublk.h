@@ -2,9 +2,7 @@
 /*
  * ublk_drv: userspace block device driver, ublkctl's own implementation.
  *
- * Shared definitions of the module's three parts: the control device
- * (ctrl.c), the per-device char device that servers drive (io.c) and the
- * block device with its blk-mq queues (blk.c).
+ * Shared definitions of the module's files; their order is at the end.
  */
 #ifndef UBLK_DRV_H
 #define UBLK_DRV_H
@@ -38,27 +36,29 @@
 			 UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_USER_COPY | \
 			 UBLK_F_USER_RECOVERY_FAIL_IO | UBLK_F_UPDATE_SIZE)
 
-/*
- * Flags the newest UAPI defines that this module does not implement: like
- * the in-tree driver, ADD_DEV drops them and hands back what is left, so a
- * server can see what it got. Bits beyond the UAPI are rejected.
- */
-#define UBLK_F_KNOWN	(GENMASK_ULL(19, 0))
-
 /* Param types this module understands in SET_PARAMS. */
 #define UBLK_PARAM_TYPES (UBLK_PARAM_TYPE_BASIC | UBLK_PARAM_TYPE_DISCARD | \
 			  UBLK_PARAM_TYPE_DEVT | UBLK_PARAM_TYPE_DMA_ALIGN | \
 			  UBLK_PARAM_TYPE_SEGMENT)
 
 /*
- * Life of one tag's command slot. The queue lock guards every change.
+ * Life of one tag's command slot. Every change goes through ublk_io_set(),
+ * under the queue lock.
  *
  *   IDLE --FETCH--> ARMING --> FETCHED --queue_rq--> DISPATCHING --tw-->
  *   OWNED (or NEED_DATA --NEED_GET_DATA, via COMPLETING--> OWNED)
  *   --COMMIT--> FETCHED again, the request ended just after.
+ *   Any state --server gone or stopped--> IDLE, its request ended or parked.
  *
  * ARMING, DISPATCHING and COMPLETING belong to the one context moving the
  * slot on; everyone else leaves such a slot alone.
+ *
+ * Life of a device (info.state), changed only by ublk_set_state() under
+ * ub->mutex, which warns on any other move:
+ *
+ *   DEAD --START_DEV--> LIVE --server gone, recovery--> QUIESCED (requeue,
+ *   reissue) or FAIL_IO --END_USER_RECOVERY--> LIVE; any state --STOP_DEV,
+ *   DEL_DEV, server gone without recovery--> DEAD.
  */
 enum ublk_io_state {
 	UBLK_IO_IDLE,		/* no command, no request */
@@ -118,6 +118,7 @@ enum {
 	UB_OPEN,		/* /dev/ublkcN is open */
 	UB_SRV_GONE,		/* this server generation died */
 	UB_DELETED,		/* DEL_DEV ran */
+	UB_SRV_STOPPED,		/* STOP_DEV ended this server's fetches */
 };
 
 struct ublk_device {
@@ -141,6 +142,13 @@ struct ublk_device {
 	struct ublk_queue *queues[];
 };
 
+static inline void ublk_io_set(struct ublk_queue *ubq, struct ublk_io *io,
+			       enum ublk_io_state state)
+{
+	lockdep_assert_held(&ubq->lock);
+	io->state = state;
+}
+
 static inline bool ublk_recoverable(const struct ublk_device *ub)
 {
 	return ub->info.flags & UBLK_F_USER_RECOVERY;
@@ -161,35 +169,69 @@ static inline bool ublk_all_queues_ready(struct ublk_device *ub)
 	return atomic_read(&ub->nr_queues_ready) == ub->info.nr_hw_queues;
 }
 
-/* main.c */
-extern struct workqueue_struct *ublk_wq;
-extern const struct class ublk_chr_class;
-extern dev_t ublk_chr_devt;
-struct ublk_device *ublk_get_device(u32 id);
-void ublk_put_device(struct ublk_device *ub);
-int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out);
-void ublk_remove_device(struct ublk_device *ub);
-bool ublk_device_freed(u32 id);
-extern wait_queue_head_t ublk_freed_wait;
+/* This server generation can serve no more: it died, was stopped or deleted. */
+static inline bool ublk_srv_ended(struct ublk_device *ub)
+{
+	return test_bit(UB_SRV_GONE, &ub->flags) ||
+	       test_bit(UB_SRV_STOPPED, &ub->flags) ||
+	       test_bit(UB_DELETED, &ub->flags);
+}
+
+/*
+ * The module's files, each owning one thing and calling only the files
+ * listed after it (module.c, at the top, calls init and exit of each):
+ *
+ *   ctrl.c    /dev/ublk-control: the control commands
+ *   dev.c     a device's life: id, queues, tag set, /dev/ublkcN
+ *   io.c      /dev/ublkcN: the server's FETCH/COMMIT commands, user copy
+ *   blk.c     /dev/ublkbN: blk-mq dispatch, start/stop, server death
+ *   params.c  SET_PARAMS values checked, and made queue limits
+ *   rq.c      one request: its end, requeue and data copies
+ */
 
 /* ctrl.c */
 int ublk_ctrl_init(void);
 void ublk_ctrl_exit(void);
 
+/* dev.c */
+int ublk_dev_init(void);
+void ublk_dev_exit(void);
+struct ublk_device *ublk_get_device(u32 id);
+int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out);
+void ublk_remove_device(struct ublk_device *ub);
+void ublk_remove_all(void);
+bool ublk_device_freed(u32 id);
+extern wait_queue_head_t ublk_freed_wait;
+
+/* the release function, in dev.c, runs at the last put */
+static inline void ublk_put_device(struct ublk_device *ub)
+{
+	put_device(&ub->cdev_dev);
+}
+
 /* io.c */
 extern const struct file_operations ublk_ch_fops;
-size_t ublk_copy_rq(struct request *rq, size_t offset, struct iov_iter *iter);
-int ublk_copy_rq_user(struct request *rq, u64 addr, size_t len, int dir);
 
 /* blk.c */
+int ublk_blk_init(void);
+void ublk_blk_exit(void);
 extern const struct blk_mq_ops ublk_mq_ops;
 int ublk_start_disk(struct ublk_device *ub);
 void ublk_stop_disk(struct ublk_device *ub);
+void ublk_set_state(struct ublk_device *ub, u16 state);
 void ublk_srv_gone(struct ublk_device *ub);
 void ublk_nosrv_work(struct work_struct *work);
+int ublk_reset_queues(struct ublk_device *ub);
+
+/* params.c */
+int ublk_check_size(const struct ublk_param_basic *p, u64 sectors);
+int ublk_validate_params(const struct ublk_device *ub, const struct ublk_params *p);
+void ublk_fill_limits(const struct ublk_params *p, struct queue_limits *lim);
+
+/* rq.c */
 void ublk_abort_rq(struct ublk_device *ub, struct request *rq, bool seen);
 void ublk_put_request(struct ublk_device *ub, struct ublk_io *io);
-int ublk_reset_queues(struct ublk_device *ub);
-int ublk_validate_params(const struct ublk_device *ub, const struct ublk_params *p);
+size_t ublk_copy_rq(struct request *rq, size_t offset, struct iov_iter *iter);
+int ublk_copy_rq_user(struct request *rq, u64 addr, size_t len, int dir);
 
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ublk_drv: module setup and the life of a device (its id, queues, tag set
- * and /dev/ublkcN), from ADD_DEV to the last reference.
+ * ublk_drv: the life of a device (its id, queues, tag set and /dev/ublkcN)
+ * from ADD_DEV to the last reference. Calls io.c (the char device's
+ * operations) and blk.c (the disk) only.
  */
 #include <linux/module.h>
 #include <linux/idr.h>
@@ -19,10 +20,9 @@ static DEFINE_IDR(ublk_idr);
 static DEFINE_MUTEX(ublk_idr_lock);
 static unsigned int ublks_added;
 DECLARE_WAIT_QUEUE_HEAD(ublk_freed_wait);
-struct workqueue_struct *ublk_wq;
-dev_t ublk_chr_devt;
+static dev_t ublk_chr_devt;
 
-const struct class ublk_chr_class = {
+static const struct class ublk_chr_class = {
 	.name = "ublk-char",
 };
 
@@ -42,18 +42,17 @@ struct ublk_device *ublk_get_device(u32 id)
 	return ub;
 }
 
-void ublk_put_device(struct ublk_device *ub)
-{
-	put_device(&ub->cdev_dev);
-}
-
+/*
+ * DEL_DEV's wait condition, so it must not sleep: the IDR can be looked up
+ * under RCU, and the entry is only compared, never dereferenced.
+ */
 bool ublk_device_freed(u32 id)
 {
 	bool freed;
 
-	mutex_lock(&ublk_idr_lock);
+	rcu_read_lock();
 	freed = !idr_find(&ublk_idr, id);
-	mutex_unlock(&ublk_idr_lock);
+	rcu_read_unlock();
 	return freed;
 }
 
@@ -65,7 +64,7 @@ static void ublk_free_queue(struct ublk_queue *ubq)
 		put_task_struct(ubq->daemon);
 	if (ubq->descs)
 		free_pages((unsigned long)ubq->descs, ubq->descs_order);
-	kfree(ubq);
+	kvfree(ubq);
 }
 
 /* Runs when the last reference is gone: no file, disk or command left. */
@@ -94,7 +93,8 @@ static struct ublk_queue *ublk_alloc_queue(struct ublk_device *ub, u16 q_id)
 	size_t descs_size = depth * sizeof(struct ublksrv_io_desc);
 	struct ublk_queue *ubq;
 
-	ubq = kzalloc(struct_size(ubq, ios, depth), GFP_KERNEL);
+	/* up to 4096 slots: too large to ask for contiguous pages */
+	ubq = kvzalloc(struct_size(ubq, ios, depth), GFP_KERNEL);
 	if (!ubq)
 		return NULL;
 	ubq->ub = ub;
@@ -106,7 +106,7 @@ static struct ublk_queue *ublk_alloc_queue(struct ublk_device *ub, u16 q_id)
 	ubq->descs = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO,
 					      ubq->descs_order);
 	if (!ubq->descs) {
-		kfree(ubq);
+		kvfree(ubq);
 		return NULL;
 	}
 	return ubq;
@@ -123,7 +123,12 @@ static int ublk_check_dev_info(struct ublksrv_ctrl_dev_info *info)
 	if (info->max_io_buf_bytes < PAGE_SIZE ||
 	    info->max_io_buf_bytes > (1U << UBLK_IO_BUF_BITS))
 		return -EINVAL;
-	if (flags & ~UBLK_F_KNOWN)
+	/*
+	 * A server that asks for what we lack would wait for behaviour that
+	 * never comes: refuse, rather than drop the flag as the in-tree
+	 * driver does with flags it does not know.
+	 */
+	if (flags & ~UBLK_FEATURES)
 		return -EINVAL;
 	if ((flags & (UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_USER_RECOVERY_FAIL_IO)) &&
 	    !(flags & UBLK_F_USER_RECOVERY))
@@ -132,12 +137,13 @@ static int ublk_check_dev_info(struct ublksrv_ctrl_dev_info *info)
 	    (flags & UBLK_F_USER_RECOVERY_FAIL_IO))
 		return -EINVAL;
 
-	flags &= UBLK_FEATURES;
 	flags |= UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
 	/* with user copy the server reads write data itself */
 	if (flags & UBLK_F_USER_COPY)
 		flags &= ~UBLK_F_NEED_GET_DATA;
 	info->flags = flags;
+	/* more queues than CPUs only waste memory: blk-mq maps CPUs to them */
+	info->nr_hw_queues = min_t(u16, info->nr_hw_queues, nr_cpu_ids);
 	info->max_io_buf_bytes = round_down(info->max_io_buf_bytes, PAGE_SIZE);
 	info->state = UBLK_S_DEV_DEAD;
 	info->ublksrv_pid = -1;
@@ -146,7 +152,11 @@ static int ublk_check_dev_info(struct ublksrv_ctrl_dev_info *info)
 	return 0;
 }
 
-static int ublk_alloc_id(struct ublk_device *ub, u32 want)
+/*
+ * Reserves an id with no device behind it: lookups see nothing until
+ * ublk_publish() puts the fully built device there.
+ */
+static int ublk_alloc_id(u32 want)
 {
 	int id;
 
@@ -156,11 +166,11 @@ static int ublk_alloc_id(struct ublk_device *ub, u32 want)
 		return -EACCES;
 	}
 	if (want == U32_MAX) {
-		id = idr_alloc(&ublk_idr, ub, 0, UBLK_MINORS, GFP_KERNEL);
+		id = idr_alloc(&ublk_idr, NULL, 0, UBLK_MINORS, GFP_KERNEL);
 	} else if (want >= UBLK_MINORS) {
 		id = -EINVAL;
 	} else {
-		id = idr_alloc(&ublk_idr, ub, want, want + 1, GFP_KERNEL);
+		id = idr_alloc(&ublk_idr, NULL, want, want + 1, GFP_KERNEL);
 		if (id == -ENOSPC)
 			id = -EEXIST;
 	}
@@ -168,6 +178,13 @@ static int ublk_alloc_id(struct ublk_device *ub, u32 want)
 		ublks_added++;
 	mutex_unlock(&ublk_idr_lock);
 	return id;
+}
+
+static void ublk_publish(struct ublk_device *ub)
+{
+	mutex_lock(&ublk_idr_lock);
+	idr_replace(&ublk_idr, ub, ub->info.dev_id);
+	mutex_unlock(&ublk_idr_lock);
 }
 
 /*
@@ -187,7 +204,7 @@ int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out
 	ub = kzalloc(struct_size(ub, queues, info->nr_hw_queues), GFP_KERNEL);
 	if (!ub)
 		return -ENOMEM;
-	id = ublk_alloc_id(ub, info->dev_id);
+	id = ublk_alloc_id(info->dev_id);
 	if (id < 0) {
 		kfree(ub);
 		return id;
@@ -230,6 +247,7 @@ int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out
 	ret = cdev_device_add(&ub->cdev, &ub->cdev_dev);
 	if (ret)
 		goto fail;
+	ublk_publish(ub);
 	*out = ub;
 	return 0;
 fail:
@@ -237,56 +255,36 @@ fail:
 	return ret;
 }
 
-/* Stops the disk, removes /dev/ublkcN and drops the device's existence. */
+/*
+ * Hides the device from lookups, stops its disk, removes /dev/ublkcN and
+ * drops the device's existence. UB_DELETED is set before the mutex is
+ * taken, so a START_DEV that holds a reference sees it and refuses.
+ */
 void ublk_remove_device(struct ublk_device *ub)
 {
+	bool deleted;
+
+	mutex_lock(&ublk_idr_lock);
+	deleted = test_and_set_bit(UB_DELETED, &ub->flags);
+	mutex_unlock(&ublk_idr_lock);
+	if (deleted)
+		return;
+	/* a START_DEV waiting for the server gives up */
+	wake_up_all(&ub->wait);
+
 	mutex_lock(&ub->mutex);
 	ublk_stop_disk(ub);
 	mutex_unlock(&ub->mutex);
-
-	mutex_lock(&ublk_idr_lock);
-	if (test_and_set_bit(UB_DELETED, &ub->flags)) {
-		mutex_unlock(&ublk_idr_lock);
-		return;
-	}
-	mutex_unlock(&ublk_idr_lock);
 	cdev_device_del(&ub->cdev, &ub->cdev_dev);
 	put_device(&ub->cdev_dev);
 }
 
-static int __init ublk_init(void)
-{
-	int ret;
-
-	ublk_wq = alloc_workqueue("ublk", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
-	if (!ublk_wq)
-		return -ENOMEM;
-	ret = alloc_chrdev_region(&ublk_chr_devt, 0, UBLK_MINORS, "ublk-char");
-	if (ret)
-		goto free_wq;
-	ret = class_register(&ublk_chr_class);
-	if (ret)
-		goto free_region;
-	ret = ublk_ctrl_init();
-	if (ret)
-		goto free_class;
-	return 0;
-free_class:
-	class_unregister(&ublk_chr_class);
-free_region:
-	unregister_chrdev_region(ublk_chr_devt, UBLK_MINORS);
-free_wq:
-	destroy_workqueue(ublk_wq);
-	return ret;
-}
-
-static void __exit ublk_exit(void)
+/* Deletes every device left; no file is open (each pins the module). */
+void ublk_remove_all(void)
 {
 	struct ublk_device *ub;
 	int id;
 
-	ublk_ctrl_exit();
-	/* no file is open (each pins the module): delete what is left */
 	for (;;) {
 		ub = NULL;
 		mutex_lock(&ublk_idr_lock);
@@ -302,18 +300,26 @@ static void __exit ublk_exit(void)
 		ublk_remove_device(ub);
 		ublk_put_device(ub);
 	}
-	destroy_workqueue(ublk_wq);
 	if (!idr_is_empty(&ublk_idr))
 		pr_err("ublk_drv: devices still referenced at unload\n");
 	idr_destroy(&ublk_idr);
+}
+
+int ublk_dev_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&ublk_chr_devt, 0, UBLK_MINORS, "ublk-char");
+	if (ret)
+		return ret;
+	ret = class_register(&ublk_chr_class);
+	if (ret)
+		unregister_chrdev_region(ublk_chr_devt, UBLK_MINORS);
+	return ret;
+}
+
+void ublk_dev_exit(void)
+{
 	class_unregister(&ublk_chr_class);
 	unregister_chrdev_region(ublk_chr_devt, UBLK_MINORS);
 }
-
-module_init(ublk_init);
-module_exit(ublk_exit);
-
-MODULE_DESCRIPTION("userspace block device driver (ublkctl's ublk, UAPI compatible)");
-MODULE_LICENSE("GPL");
-MODULE_VERSION(UBLK_DRV_VERSION);
-MODULE_AUTHOR("ublkctl developers");

@@ -1,0 +1,16 @@
+# Our module against the defects a review found (tests/vm/progs/defects.c):
+# each check fails on the module before its fix. The kernel log stays
+# clean (checked by init) and the module unloads afterwards.
+. /scenarios/lib.sh
+
+[ -f /sys/module/ublk_drv/version ] || fail "our ublk_drv is not loaded"
+echo "+ ublk-defects"
+ublk-defects > /tmp/t/out 2>&1
+rc=$?
+cat /tmp/t/out
+grep '^FAIL' /tmp/t/out | head -n 1 | grep . && fail "$(grep '^FAIL' /tmp/t/out | head -n 1)"
+[ $rc = 0 ] || fail "ublk-defects exited $rc"
+grep -q '^PASS: 10 checks run' /tmp/t/out || fail "not every check ran"
+run rmmod ublk_drv
+[ -d /sys/module/ublk_drv ] && fail "module still loaded"
+echo "ok: $(grep -c '^ok ' /tmp/t/out) checks"
