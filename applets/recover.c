@@ -14,13 +14,14 @@
 #include "applets.h"
 
 static const char usage[] =
-"usage: ublkctl recover -n ID | -a [-t null|loop] [-f FILE]\n"
+"usage: ublkctl recover -n ID [-t null|loop] [-f FILE] | -a\n"
 "\n"
 "Start a new server for a device whose server died, and return once IO\n"
 "flows again. Only devices added with --recovery can be recovered; they\n"
 "wait QUIESCED (or FAIL_IO) while no server runs. What to serve comes\n"
 "from the device's state file in /run/ublk; when that is missing or\n"
-"unreadable, -t (and -f for loop) give it.\n"
+"unreadable, -t (and -f for loop) give it. They never override a state\n"
+"file: when both exist and differ, recover refuses. They go with -n only.\n"
 "\n"
 "Options:\n"
 " -n, --number ID          the device to recover\n"
@@ -68,7 +69,28 @@ static int settled_info(struct ublk_ctrl *c, unsigned int id,
 	}
 }
 
-/* What to serve: the state file, or the command line's -t/-f. */
+/*
+ * -t and -f stand in for a missing state file, never override one: serving
+ * a loop device's writes with another file or the null target loses them.
+ */
+static bool cmdline_disagrees(unsigned int id, const struct ublk_dev_opts *saved,
+			      const struct ublk_dev_opts *cmdline)
+{
+	if (cmdline->file[0] && strcmp(cmdline->file, saved->file)) {
+		error_msg("device %u serves %s%s, not %s: -f only stands in for a "
+			  "missing state file", id, saved->file[0] ? "" : "no file",
+			  saved->file, cmdline->file);
+		return true;
+	}
+	if (cmdline->target[0] && strcmp(cmdline->target, saved->target)) {
+		error_msg("device %u serves target %s, not %s: -t only stands in for "
+			  "a missing state file", id, saved->target, cmdline->target);
+		return true;
+	}
+	return false;
+}
+
+/* What to serve: the state file, or the command line's -t/-f without one. */
 static int recovery_opts(unsigned int id, const struct ublksrv_ctrl_dev_info *info,
 			 const struct ublk_dev_opts *cmdline, struct ublk_dev_opts *o)
 {
@@ -86,13 +108,13 @@ static int recovery_opts(unsigned int id, const struct ublksrv_ctrl_dev_info *in
 		error_msg("device %u: no readable state file (%s): taking the target "
 			  "from the command line", id, strerror(-ret));
 		ublk_dev_opts_init(o);
+		memcpy(o->target, cmdline->target, sizeof(o->target));
+		memcpy(o->file, cmdline->file, sizeof(o->file));
+	} else if (cmdline_disagrees(id, &st.opts, cmdline)) {
+		return EXIT_FAIL;
 	} else {
 		*o = st.opts;
 	}
-	if (cmdline->target[0])
-		memcpy(o->target, cmdline->target, sizeof(o->target));
-	if (cmdline->file[0])
-		memcpy(o->file, cmdline->file, sizeof(o->file));
 	if (!ublk_find_target(o->target)) {
 		error_msg("device %u: unknown target '%s'", id, o->target);
 		return EXIT_FAIL;
@@ -203,6 +225,9 @@ int recover_main(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (have_id == all)
 		return usage_error("give one of -n ID or -a");
+	/* one file served by every waiting device would mix their data */
+	if (all && (cmdline.target[0] || cmdline.file[0]))
+		return usage_error("-t and -f describe one device: use them with -n ID");
 	if (cmdline.file[0] && !cmdline.target[0])
 		snprintf(cmdline.target, sizeof(cmdline.target), "loop");
 	if (open_ctrl(&c))

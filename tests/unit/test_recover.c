@@ -44,12 +44,21 @@ static void old_state(const char *extra)
 	fclose(f);
 }
 
+/* recover with the arguments after "recover", NULL-terminated */
+static int recover_args(char **args)
+{
+	char *argv[8] = { "recover" };
+	int argc = 1;
+
+	while (*args)
+		argv[argc++] = *args++;
+	fake_spawned = 0;
+	return recover_main(argc, argv);
+}
+
 static int recover(void)
 {
-	char *argv[] = { "recover", "-n", "0", NULL };
-
-	fake_spawned = 0;
-	return recover_main(3, argv);
+	return recover_args((char *[]){ "-n", "0", NULL });
 }
 
 static void recover__old_state_file__served(void **state)
@@ -85,12 +94,51 @@ static void recover__more_queues_than_served__refused(void **state)
 	assert_int_equal(fake_spawned, 1);
 }
 
+/* -t/-f once replaced a readable state file: a loop device served as null */
+static void recover__cmdline_disagrees_with_state__refused(void **state)
+{
+	fake_info.nr_hw_queues = 2;
+	old_state("block_size=512\n");	/* target=null */
+	assert_int_equal(recover_args((char *[]){ "-n", "0", "-t", "loop", NULL }), EXIT_FAIL);
+	assert_int_equal(fake_spawned, 0);
+	assert_int_equal(recover_args((char *[]){ "-n", "0", "-f", path, NULL }), EXIT_FAIL);
+	assert_int_equal(fake_spawned, 0);
+	assert_int_equal(recover_args((char *[]){ "-n", "0", "-t", "null", NULL }), EXIT_OK);
+	assert_int_equal(fake_spawned, 1);
+	assert_string_equal(fake_spawned_opts.target, "null");
+}
+
+/* without a state file they fill it in */
+static void recover__no_state_file__cmdline_served(void **state)
+{
+	fake_info.nr_hw_queues = 2;
+	unlink(path);
+	assert_int_equal(recover(), EXIT_FAIL);
+	assert_int_equal(fake_spawned, 0);
+	assert_int_equal(recover_args((char *[]){ "-n", "0", "-t", "null", NULL }), EXIT_OK);
+	assert_int_equal(fake_spawned, 1);
+	assert_string_equal(fake_spawned_opts.target, "null");
+}
+
+/* one -f for every waiting device would serve them all from one file */
+static void recover__all_with_cmdline__usage_error(void **state)
+{
+	fake_info.nr_hw_queues = 2;
+	unlink(path);
+	assert_int_equal(recover_args((char *[]){ "-a", "-f", dir, NULL }), EXIT_USAGE);
+	assert_int_equal(recover_args((char *[]){ "-a", "-t", "null", NULL }), EXIT_USAGE);
+	assert_int_equal(fake_spawned, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(recover__old_state_file__served),
 		cmocka_unit_test(recover__bad_block_size__refused),
 		cmocka_unit_test(recover__more_queues_than_served__refused),
+		cmocka_unit_test(recover__cmdline_disagrees_with_state__refused),
+		cmocka_unit_test(recover__no_state_file__cmdline_served),
+		cmocka_unit_test(recover__all_with_cmdline__usage_error),
 	};
 
 	return cmocka_run_group_tests_name("recover", tests, make_dir, NULL);

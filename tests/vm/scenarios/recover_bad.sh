@@ -1,7 +1,7 @@
 # recover's refusals leave the device recoverable: a LIVE device, one added
 # without --recovery, a missing state file (then -t/-f work), a missing
-# backing file; a new server killed before END_USER_RECOVERY; del of a
-# quiesced device.
+# backing file; a new server killed before END_USER_RECOVERY; -t/-f that
+# disagree with the state file, or given with -a; del of a quiesced device.
 . /scenarios/lib.sh
 
 truncate -s 64M /tmp/t/img
@@ -42,6 +42,12 @@ run dd if=/dev/ublkb0 of=/dev/null bs=4k count=16 iflag=direct
 
 kill -9 $(server_pid 0)
 wait_until 10 sh -c "ublkctl list -n 0 | grep -q QUIESCED" || fail "not QUIESCED"
+# -t/-f never override the state file, and never go with -a
+expect_fail ublkctl recover -n 0 -t null
+grep -q 'stands in for a missing state file' /tmp/t/err || fail "-t over a state file: wrong message"
+expect_fail ublkctl recover -a -f /tmp/t/img
+[ "$LAST_RC" = 2 ] || fail "recover -a -f: exit $LAST_RC, not 2"
+ublkctl list -n 0 | grep -q QUIESCED || fail "refused recover changed the device"
 run timeout 20 ublkctl del -n 0
 no_devices
 echo ok
