@@ -278,7 +278,6 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 	struct ublk_ctrl ctrl;
 	struct ublk_params params;
 	struct ublk_dev dev;
-	struct ublk_state st;
 	bool self_stop;
 	sigset_t sigs;
 	int ret;
@@ -383,43 +382,9 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 	close(dev.cdev_fd);
 	if (dev.ops->deinit)
 		dev.ops->deinit(&dev);
-	/* Only what we stopped ourselves is ours to delete; see del. */
-	if (self_stop)
-		ublk_ctrl_del_dev(&ctrl, dev.info.dev_id, false);
-	if (ublk_state_read(dev.info.dev_id, &st) == 0 && st.pid == getpid())
-		ublk_state_remove(dev.info.dev_id);
+	ublk_server_exit(&ctrl, dev.info.dev_id, self_stop);
 	ublk_ctrl_close(&ctrl);
 	return 0;
-}
-
-/* Wait for pid to exit; SIGKILL it after timeout_ms, give up 2 s later. */
-static void wait_gone(pid_t pid, unsigned int timeout_ms)
-{
-	unsigned int waited = 0;
-
-	while (ublk_pid_alive(pid) && waited < timeout_ms + 2000) {
-		if (waited == timeout_ms)
-			kill(pid, SIGKILL);
-		ublk_sleep_ms(10);
-		waited += 10;
-	}
-}
-
-/* Undo a start-up that did not finish: the server is gone or going. */
-static void cleanup_failed(int id, pid_t pid)
-{
-	struct ublk_ctrl c;
-
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		wait_gone(pid, 2000);
-	}
-	if (id < 0 || ublk_ctrl_open(&c))
-		return;
-	ublk_ctrl_stop_dev(&c, id);
-	ublk_ctrl_del_dev(&c, id, false);
-	ublk_state_remove(id);
-	ublk_ctrl_close(&c);
 }
 
 static void detach_stdio(bool keep_stderr)
@@ -518,40 +483,11 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 	if (read_reports(p[0], res, err, len)) {
 		close(p[0]);
 		/* a device being recovered stays, for the next try */
-		cleanup_failed(o->recover ? -1 : res->dev_id, res->pid);
+		ublk_start_undo(o->recover ? -1 : res->dev_id, res->pid);
 		if (o->foreground)
 			waitpid(pid, &status, 0);
 		return -1;
 	}
 	close(p[0]);
 	return 0;
-}
-
-int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
-		    unsigned int timeout_ms)
-{
-	struct ublksrv_ctrl_dev_info info;
-	struct ublk_state st;
-	pid_t state_pid = -1;
-	int ret;
-
-	ret = ublk_ctrl_get_info(c, id, &info);
-	if (ret < 0)
-		return ret;
-	if (ublk_state_read(id, &st) == 0)
-		state_pid = st.pid;
-	ret = ublk_ctrl_stop_dev(c, id);
-	if (ret == -ENODEV || ret == -ENOENT)
-		return -ENODEV;
-	if (async) {
-		ret = ublk_ctrl_del_dev(c, id, true);
-		ublk_state_remove(id);
-		return ret == -ENODEV ? 0 : ret;
-	}
-	wait_gone(info.ublksrv_pid, timeout_ms);
-	if (state_pid != info.ublksrv_pid)
-		wait_gone(state_pid, timeout_ms);
-	ret = ublk_ctrl_del_dev(c, id, false);
-	ublk_state_remove(id);
-	return ret == -ENODEV ? 0 : ret;
 }

@@ -279,9 +279,15 @@ struct ublk_spawn_result {
  */
 int ublk_server_spawn(const struct ublk_dev_opts *o,
 		      struct ublk_spawn_result *res, char *err, size_t len);
+
+/* ---- teardown.c ---- */
 /* Stop and delete device id, wait for its server; returns 0 or -errno. */
 int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
 		    unsigned int timeout_ms);
+/* Undo a start-up that did not finish: the server is gone or going. */
+void ublk_start_undo(int id, pid_t pid);
+/* The server's last step, once its queues have ended. */
+void ublk_server_exit(struct ublk_ctrl *c, unsigned int id, bool self_stop);
 
 /* ---- util.c ---- */
 bool ublk_pid_alive(pid_t pid);
