@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The per-device server and its start-up handshake. `add` forks the server,
- * which creates the device itself and reports over a pipe: "ID <id> <pid>"
- * once ADD_DEV succeeded, then "OK" when /dev/ublkbN is usable or
- * "ERR <text>". End of file without "OK" means the server died; the parent
- * then removes whatever it had created, so a failed add leaves nothing.
+ * which creates the device itself and reports over a pipe: "ID <id> <pid>
+ * <start time>" once ADD_DEV succeeded, then "OK" when /dev/ublkbN is
+ * usable or "ERR <text>". End of file without "OK" means the server
+ * died; the parent then removes whatever it had created, so a failed add
+ * leaves nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,13 @@ static void report(int fd, const char *fmt, ...)
 	line[n++] = '\n';
 	while (write(fd, line, n) < 0 && errno == EINTR)
 		;
+}
+
+/* "ID <id> <pid> <start time>": add signals the server only while that pid is it. */
+static void report_id(int fd, unsigned int id)
+{
+	report(fd, "ID %u %d %llu", id, (int)getpid(),
+	       (unsigned long long)ublk_pid_start_time(getpid()));
 }
 
 static const struct ublk_tgt_ops *const targets[] = {
@@ -111,6 +119,7 @@ static int save_state(struct ublk_dev *dev)
 	st.opts = dev->opts;
 	st.opts.dev_id = dev->info.dev_id;
 	st.pid = getpid();
+	st.start_time = ublk_pid_start_time(st.pid);
 	if (dev->ops->describe)
 		dev->ops->describe(dev, st.tgt_json, sizeof(st.tgt_json));
 	for (i = 0; i < dev->info.nr_hw_queues; i++)
@@ -194,7 +203,7 @@ static int add_device(struct ublk_ctrl *ctrl, struct ublk_dev *dev,
 			report(report_fd, "ERR ADD_DEV: %s", strerror(-ret));
 		return ret;
 	}
-	report(report_fd, "ID %u %d", dev->info.dev_id, (int)getpid());
+	report_id(report_fd, dev->info.dev_id);
 	set_io_opcodes(dev);
 	/* the driver drops flags it does not know: check what we got */
 	missing = dev->opts.flags & (UBLK_RECOVERY_FLAGS | UBLK_ZERO_COPY_FLAGS) &
@@ -228,7 +237,7 @@ static int recover_begin(struct ublk_ctrl *ctrl, struct ublk_dev *dev, int repor
 		       dev->opts.dev_id, dev->info.nr_hw_queues, dev->info.queue_depth);
 		return -E2BIG;
 	}
-	report(report_fd, "ID %u %d", dev->info.dev_id, (int)getpid());
+	report_id(report_fd, dev->info.dev_id);
 	set_io_opcodes(dev);
 	for (waited = 0;; waited += 50) {
 		ret = ublk_ctrl_start_recovery(ctrl, dev->info.dev_id);
@@ -404,6 +413,7 @@ static void detach_stdio(bool keep_stderr)
 static int read_reports(int fd, struct ublk_spawn_result *res, char *err,
 			size_t len)
 {
+	unsigned long long start;
 	char buf[1024];
 	size_t have = 0;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -423,7 +433,8 @@ static int read_reports(int fd, struct ublk_spawn_result *res, char *err,
 				snprintf(err, len, "%s", buf + 4);
 				return -1;
 			}
-			sscanf(buf, "ID %d %d", &res->dev_id, &res->pid);
+			if (sscanf(buf, "ID %d %d %llu", &res->dev_id, &res->pid, &start) == 3)
+				res->start_time = start;
 			have -= nl + 1 - buf;
 			memmove(buf, nl + 1, have);
 		}
@@ -449,6 +460,7 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 
 	res->dev_id = -1;
 	res->pid = -1;
+	res->start_time = 0;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, len, "pipe: %s", strerror(errno));
 		return -1;
@@ -478,12 +490,12 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 	if (!o->foreground)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-	else
-		res->pid = pid;
+	else	/* our child: its pid is its own until we reap it */
+		res->pid = pid, res->start_time = ublk_pid_start_time(pid);
 	if (read_reports(p[0], res, err, len)) {
 		close(p[0]);
 		/* a device being recovered stays, for the next try */
-		ublk_start_undo(o->recover ? -1 : res->dev_id, res->pid);
+		ublk_start_undo(o->recover ? -1 : res->dev_id, res->pid, res->start_time);
 		if (o->foreground)
 			waitpid(pid, &status, 0);
 		return -1;

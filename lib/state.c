@@ -63,6 +63,8 @@ struct field {
 static const struct field fields[] = {
 	NUM("id", opts.dev_id, 0, UBLK_MAX_DEV_ID, true),
 	NUM("pid", pid, 1, PID_LIMIT, true),
+	/* since del proves a pid is our server's: 0 in files without it */
+	NUM("start_time", start_time, 0, INT64_MAX, false),
 	STR("target", opts.target, true),
 	STR("file", opts.file, true),
 	NUM("size", opts.size, 1, INT64_MAX, true),	/* a file's size is an off_t */

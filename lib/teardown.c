@@ -5,32 +5,61 @@
  * have ended.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ublk.h"
 
-/* Wait for pid to exit; SIGKILL it after timeout_ms, give up 2 s later. */
-static void wait_gone(pid_t pid, unsigned int timeout_ms)
+/* Wait up to ms for the process of pidfd to exit; false if it still runs. */
+static bool pidfd_wait(int pidfd, unsigned int ms)
 {
-	unsigned int waited = 0;
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
-	while (ublk_pid_alive(pid) && waited < timeout_ms + 2000) {
-		if (waited == timeout_ms)
-			kill(pid, SIGKILL);
-		ublk_sleep_ms(10);
-		waited += 10;
-	}
+	return poll(&p, 1, ms) != 0;
 }
 
-void ublk_start_undo(int id, pid_t pid)
+/* Our own server, proven: wait for it, SIGKILL it if it outlives timeout_ms. */
+static void stop_ours(int pidfd, unsigned int timeout_ms)
+{
+	if (!pidfd_wait(pidfd, timeout_ms)) {
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		pidfd_wait(pidfd, 2000);
+	}
+	close(pidfd);
+}
+
+/* A pid we cannot prove is our server's: wait for it, never signal it. */
+static void wait_unproven(pid_t pid, unsigned int timeout_ms)
+{
+	unsigned int waited;
+
+	for (waited = 0; ublk_pid_alive(pid) && waited < timeout_ms; waited += 10)
+		ublk_sleep_ms(10);
+}
+
+/*
+ * Wait for a server to exit. Only a pid proven to be the process that
+ * started at start_time is ever signalled: after pid reuse the number may
+ * belong to anyone. A start time that does not match means our server is
+ * gone; without one (a state file from before it was recorded) we wait.
+ */
+static void wait_server(pid_t pid, uint64_t start_time, unsigned int timeout_ms)
+{
+	int fd = ublk_pidfd_verified(pid, start_time);
+
+	if (fd >= 0)
+		stop_ours(fd, timeout_ms);
+	else if (!start_time)
+		wait_unproven(pid, timeout_ms);
+}
+
+void ublk_start_undo(int id, pid_t pid, uint64_t start_time)
 {
 	struct ublk_ctrl c;
 
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		wait_gone(pid, 2000);
-	}
+	wait_server(pid, start_time, 0);
 	if (id < 0 || ublk_ctrl_open(&c))
 		return;
 	ublk_ctrl_stop_dev(&c, id);
@@ -56,13 +85,16 @@ int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
 	struct ublksrv_ctrl_dev_info info;
 	struct ublk_state st;
 	pid_t state_pid = -1;
+	uint64_t start = 0;
 	int ret;
 
 	ret = ublk_ctrl_get_info(c, id, &info);
 	if (ret < 0)
 		return ret;
-	if (ublk_state_read(id, &st) == 0)
+	if (ublk_state_read(id, &st) == 0) {
 		state_pid = st.pid;
+		start = st.start_time;
+	}
 	ret = ublk_ctrl_stop_dev(c, id);
 	if (ret == -ENODEV || ret == -ENOENT)
 		return -ENODEV;
@@ -71,9 +103,10 @@ int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
 		ublk_state_remove(id);
 		return ret == -ENODEV ? 0 : ret;
 	}
-	wait_gone(info.ublksrv_pid, timeout_ms);
+	/* the kernel's pid is proven only when it is the state file's */
+	wait_server(info.ublksrv_pid, info.ublksrv_pid == state_pid ? start : 0, timeout_ms);
 	if (state_pid != info.ublksrv_pid)
-		wait_gone(state_pid, timeout_ms);
+		wait_server(state_pid, start, timeout_ms);
 	ret = ublk_ctrl_del_dev(c, id, false);
 	ublk_state_remove(id);
 	return ret == -ENODEV ? 0 : ret;

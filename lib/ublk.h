@@ -255,6 +255,7 @@ static inline bool ublk_ud_is_tgt(uint64_t ud) { return ud >> 63; }
 struct ublk_state {
 	struct ublk_dev_opts opts;
 	pid_t pid;
+	uint64_t start_time;		/* the server's, see ublk_pid_start_time(); 0: unknown */
 	char tgt_json[UBLK_JSON_LEN];
 	pid_t tids[UBLK_MAX_QUEUES];
 };
@@ -271,6 +272,7 @@ int ublk_state_remove(unsigned int id);
 struct ublk_spawn_result {
 	int dev_id;
 	pid_t pid;
+	uint64_t start_time;	/* the server's: what proves pid is still it */
 };
 /*
  * Create and serve a device. Without opts->foreground it forks a server and
@@ -285,12 +287,14 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
 		    unsigned int timeout_ms);
 /* Undo a start-up that did not finish: the server is gone or going. */
-void ublk_start_undo(int id, pid_t pid);
+void ublk_start_undo(int id, pid_t pid, uint64_t start_time);
 /* The server's last step, once its queues have ended. */
 void ublk_server_exit(struct ublk_ctrl *c, unsigned int id, bool self_stop);
 
 /* ---- util.c ---- */
 bool ublk_pid_alive(pid_t pid);
+uint64_t ublk_pid_start_time(pid_t pid);
+int ublk_pidfd_verified(pid_t pid, uint64_t start_time);
 int ublk_wait_node(const char *path, const char *sysfs_dev, mode_t type,
 		   unsigned int timeout_ms);
 void ublk_sleep_ms(unsigned int ms);

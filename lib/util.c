@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,29 +23,86 @@ void ublk_sleep_ms(unsigned int ms)
 /* the task flag /proc/PID/stat shows once a process has begun to exit */
 #define PF_EXITING 0x4
 
-/* A process that exits (killed, or a zombie) serves nothing any more. */
-bool ublk_pid_alive(pid_t pid)
+/*
+ * /proc/PID/stat into buf (len bytes); returns what follows the command
+ * name (which may hold spaces and parentheses), NULL with errno set when
+ * there is no such process or the line is not what we know.
+ */
+static const char *stat_fields(pid_t pid, char *buf, size_t len)
 {
-	char path[32], buf[256], *p, state;
-	unsigned int flags;
+	char path[32], *p;
 	ssize_t n;
 	int fd;
 
-	if (pid <= 0)
-		return false;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno != ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return NULL;
+	n = read(fd, buf, len - 1);
 	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
+	buf[n > 0 ? n : 0] = 0;
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
+	errno = p ? 0 : EINVAL;
+	return p ? p + 1 : NULL;
+}
+
+/* A process that exits (killed, or a zombie) serves nothing any more. */
+bool ublk_pid_alive(pid_t pid)
+{
+	char buf[512], state;
+	const char *f;
+	unsigned int flags;
+
+	if (pid <= 0)
+		return false;
+	f = stat_fields(pid, buf, sizeof(buf));
+	if (!f)
+		return errno != ENOENT && errno != EINVAL;
+	if (sscanf(f, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
 		return true;
 	return state != 'Z' && state != 'X' && !(flags & PF_EXITING);
+}
+
+/*
+ * When pid started, in clock ticks after boot (field 22 of /proc/PID/stat),
+ * or 0 when it is gone. With the pid it names one process for the whole
+ * boot: a reused pid has a later start.
+ */
+uint64_t ublk_pid_start_time(pid_t pid)
+{
+	unsigned long long start;
+	char buf[512];
+	const char *f;
+
+	if (pid <= 0 || !(f = stat_fields(pid, buf, sizeof(buf))))
+		return 0;
+	/* fields 3 (state) to 21 skipped as words: some outgrow an int */
+	if (sscanf(f, " %*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+		   "%*s %*s %*s %llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+/*
+ * A pidfd for pid if pid is still the process that started at start_time,
+ * else -ESRCH (or -errno). The pidfd is taken before the check: if the
+ * check passes, it holds that process, and a signal sent through it can
+ * reach no other, whatever happens to the number after.
+ */
+int ublk_pidfd_verified(pid_t pid, uint64_t start_time)
+{
+	int fd;
+
+	if (pid <= 0 || !start_time)
+		return -ESRCH;
+	fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -errno;
+	if (ublk_pid_start_time(pid) != start_time) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
 }
 
 /*

@@ -53,3 +53,22 @@ int ublk_server_spawn(const struct ublk_dev_opts *o, struct ublk_spawn_result *r
 	res->pid = 1;
 	return 0;
 }
+
+int fake_stopped, fake_deleted;
+
+int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id)
+{
+	if (id != fake_info.dev_id)
+		return -ENODEV;
+	fake_stopped++;
+	fake_info.state = UBLK_S_DEV_DEAD;
+	return 0;
+}
+
+int ublk_ctrl_del_dev(struct ublk_ctrl *c, unsigned int id, bool async)
+{
+	if (id != fake_info.dev_id)
+		return -ENODEV;
+	fake_deleted++;
+	return 0;
+}

@@ -2,7 +2,8 @@
 /*
  * A fake driver for the applets' tests: one device, fake_info, which
  * GET_DEV_INFO returns; it has no params. Targets are null and loop, with
- * no ops; ublk_server_spawn records what it would have served.
+ * no ops; ublk_server_spawn records what it would have served; STOP_DEV
+ * and DEL_DEV are counted.
  */
 #ifndef UBLKCTL_FAKE_CTRL_H
 #define UBLKCTL_FAKE_CTRL_H
@@ -12,5 +13,6 @@
 extern struct ublksrv_ctrl_dev_info fake_info;
 extern int fake_spawned;			/* ublk_server_spawn calls */
 extern struct ublk_dev_opts fake_spawned_opts;	/* the last one's */
+extern int fake_stopped, fake_deleted;		/* STOP_DEV (the device goes DEAD), DEL_DEV */
 
 #endif

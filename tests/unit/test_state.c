@@ -41,6 +41,7 @@ static void sample(struct ublk_state *s)
 	s->opts.direct_io = true;
 	s->opts.flags = 1ULL << 3;
 	s->pid = 4242;
+	s->start_time = 123456789;
 	s->tids[0] = 4243;
 	s->tids[1] = 4244;
 	strcpy(s->tgt_json, "{\"name\":\"loop\"}");
@@ -77,6 +78,7 @@ static void state__write_read__same_fields(void **unused)
 	assert_int_equal(ublk_state_write(3, &in), 0);
 	assert_int_equal(ublk_state_read(3, &out), 0);
 	assert_sample(&out);
+	assert_int_equal(out.start_time, 123456789);
 
 	/* root-only, and no temp file left behind */
 	ublk_state_path(3, path, sizeof(path));
@@ -192,6 +194,9 @@ static void state__old_format__still_read(void **unused)
 	assert_string_equal(s.opts.file, "/srv/100%.img");
 	/* versions before --root-daemon wrote no root_daemon line */
 	assert_int_equal(parse_with("root_daemon", NULL, true), 0);
+	/* nor start_time before del proved its pid: 0, unknown */
+	assert_int_equal(ublk_state_parse(text_with("start_time", NULL, true), &s), 0);
+	assert_int_equal(s.start_time, 0);
 	assert_int_equal(parse_with("pid", NULL, true), -EINVAL);	/* they all had this */
 }
 
@@ -226,7 +231,8 @@ static void state__numbers_out_of_range__refused(void **unused)
 		{ "root_daemon", "10" }, { "flags", "4294967296" }, { "tids", "1 0" },
 		{ "tids", " 1" }, { "tids", "1  2" }, { "tids", "1 " }, { "tids", "x" },
 		{ "tids", "1 2 3" },	/* more threads than the sample's 2 queues */
-		{ "tids", "4194305" },
+		{ "tids", "4194305" }, { "start_time", "-1" },
+		{ "start_time", "9223372036854775808" },
 	};
 	size_t i;
 

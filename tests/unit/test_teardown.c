@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Description: del signals a server only when it is provably ours (the
+ * pid and start time its state file recorded); a failed start likewise.
+ * The driver is faked (fake_ctrl.c); a child of ours that sleeps plays
+ * the server, or the unrelated process that got its pid.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ublk.h"
+#include "fake_ctrl.h"
+
+#define TIMEOUT_MS	100
+
+static char dir[64];
+static pid_t child;
+
+static int make_dir(void **state)
+{
+	strcpy(dir, "/tmp/ublkctl-teardown-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	setenv("UBLK_STATE_DIR", dir, 1);
+	return 0;
+}
+
+/* A process that sleeps until killed; device 0 LIVE, served by it. */
+static int start_child(void **state)
+{
+	child = fork();
+	if (child == 0)
+		for (;;)
+			pause();
+	if (child < 0)
+		return -1;
+	while (!ublk_pid_start_time(child))
+		ublk_sleep_ms(1);
+	fake_deleted = 0;
+	fake_info = (struct ublksrv_ctrl_dev_info){ .dev_id = 0, .nr_hw_queues = 1,
+						    .queue_depth = 128, .ublksrv_pid = child,
+						    .state = UBLK_S_DEV_LIVE };
+	return 0;
+}
+
+static int reap_child(void **state)
+{
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	ublk_state_remove(0);
+	return 0;
+}
+
+/* Device 0's state file, naming pid and the start time it recorded. */
+static void save_state(pid_t pid, uint64_t start_time)
+{
+	struct ublk_state s;
+
+	memset(&s, 0, sizeof(s));
+	ublk_dev_opts_init(&s.opts);
+	s.opts.dev_id = 0;
+	strcpy(s.opts.target, "null");
+	s.opts.size = 1 << 20;
+	s.pid = pid;
+	s.start_time = start_time;
+	assert_int_equal(ublk_state_write(0, &s), 0);
+}
+
+/* How the child ended: 0 while it still runs, else its wait status. */
+static int child_status(void)
+{
+	int status;
+
+	if (waitpid(child, &status, WNOHANG) == 0)
+		return 0;
+	return status;
+}
+
+static unsigned int remove_ms(void)
+{
+	struct ublk_ctrl c;
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(ublk_dev_remove(&c, 0, false, TIMEOUT_MS), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+}
+
+/* The server that had this pid started at another time: the pid was reused. */
+static void del__reused_pid__not_signalled(void **state)
+{
+	save_state(child, ublk_pid_start_time(child) - 1);
+	remove_ms();
+	assert_int_equal(child_status(), 0);
+	assert_int_equal(fake_deleted, 1);
+}
+
+/* Our server, stuck: killed once the timeout has passed, the device deleted. */
+static void del__our_stuck_server__killed(void **state)
+{
+	int status;
+
+	save_state(child, ublk_pid_start_time(child));
+	assert_true(remove_ms() >= TIMEOUT_MS);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_int_equal(fake_deleted, 1);
+}
+
+/* A state file from before start times: waited for, never signalled. */
+static void del__no_start_time__waits_never_signals(void **state)
+{
+	save_state(child, 0);
+	assert_true(remove_ms() >= TIMEOUT_MS);
+	assert_int_equal(child_status(), 0);
+}
+
+/* No state file: the kernel's pid alone proves nothing. */
+static void del__no_state_file__not_signalled(void **state)
+{
+	remove_ms();
+	assert_int_equal(child_status(), 0);
+}
+
+static void start_undo__reused_pid__not_signalled(void **state)
+{
+	ublk_start_undo(-1, child, ublk_pid_start_time(child) + 1);
+	assert_int_equal(child_status(), 0);
+	ublk_start_undo(-1, child, 0);
+	assert_int_equal(child_status(), 0);
+	ublk_start_undo(-1, child, ublk_pid_start_time(child));
+	assert_int_not_equal(child_status(), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, start_child, reap_child)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(del__reused_pid__not_signalled),
+		T(del__our_stuck_server__killed),
+		T(del__no_start_time__waits_never_signals),
+		T(del__no_state_file__not_signalled),
+		T(start_undo__reused_pid__not_signalled),
+	};
+
+	return cmocka_run_group_tests_name("teardown", tests, make_dir, NULL);
+}
