@@ -455,7 +455,7 @@ static int read_reports(int fd, struct ublk_spawn_result *res, char *err,
 int ublk_server_spawn(const struct ublk_dev_opts *o,
 		      struct ublk_spawn_result *res, char *err, size_t len)
 {
-	int p[2], status;
+	int p[2], status, report_fd;
 	pid_t pid;
 
 	res->dev_id = -1;
@@ -480,11 +480,12 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 			if (pid)
 				_exit(pid < 0);
 		}
-		/* Hold no directory or terminal of the caller's. */
-		if (chdir("/") < 0)
+		/* Hold no descriptor, directory or terminal of the caller's. */
+		report_fd = ublk_close_inherited(p[1]);
+		if (report_fd < 0 || chdir("/") < 0)
 			_exit(1);
 		detach_stdio(o->foreground);
-		_exit(server_run(o, p[1]));
+		_exit(server_run(o, report_fd));
 	}
 	close(p[1]);
 	if (!o->foreground)

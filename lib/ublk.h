@@ -295,6 +295,8 @@ void ublk_server_exit(struct ublk_ctrl *c, unsigned int id, bool self_stop);
 bool ublk_pid_alive(pid_t pid);
 uint64_t ublk_pid_start_time(pid_t pid);
 int ublk_pidfd_verified(pid_t pid, uint64_t start_time);
+int ublk_close_inherited(int keep);
+int ublk_close_from_walk(int first);	/* close_range's fallback, for tests too */
 int ublk_wait_node(const char *path, const char *sysfs_dev, mode_t type,
 		   unsigned int timeout_ms);
 void ublk_sleep_ms(unsigned int ms);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Small helpers shared by the library and the applets. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -103,6 +105,45 @@ int ublk_pidfd_verified(pid_t pid, uint64_t start_time)
 		return -ESRCH;
 	}
 	return fd;
+}
+
+/*
+ * Close every descriptor from first up, walking /proc/self/fd: what
+ * close_range() does on kernels before 5.9. Returns 0 or -errno.
+ */
+int ublk_close_from_walk(int first)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int fd;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		fd = atoi(e->d_name);
+		/* closing while reading is fine: the entries are numbers */
+		if (fd >= first && fd != dirfd(d))
+			close(fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * Keep 0-2 and keep (as 3, close-on-exec), close the rest: a daemon must
+ * hold nothing of its caller's (`flock L ublkctl loop f` would hold L for
+ * the device's life). Returns 3 or -errno.
+ */
+int ublk_close_inherited(int keep)
+{
+	int ret;
+
+	if (keep != 3 && dup3(keep, 3, O_CLOEXEC) < 0)
+		return -errno;
+	if (syscall(SYS_close_range, 4, ~0U, 0) == 0)
+		return 3;
+	ret = ublk_close_from_walk(4);
+	return ret ? ret : 3;
 }
 
 /*

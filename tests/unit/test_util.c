@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: MIT
-/* Description: JSON escaping gives valid JSON for any bytes, whole or not at all. */
+/*
+ * Description: JSON escaping gives valid JSON for any bytes, whole or not
+ * at all; a server keeps none of its caller's descriptors.
+ */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ublk.h"
@@ -77,6 +83,70 @@ static void json_escape__worst_case__fits(void **state)
 	assert_int_equal(strlen(out), sizeof(out) - 1);
 }
 
+#define FD_CHECK_MAX	64
+
+/* In a child: every descriptor from first up closed? Exit 0 if so. */
+static void exit_if_closed_from(int first)
+{
+	int fd;
+
+	for (fd = first; fd < FD_CHECK_MAX; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			_exit(10 + fd);
+	_exit(0);
+}
+
+/* Runs close_fn in a child holding a pipe's write end (20) and more. */
+static void in_child_with_fds(void (*close_fn)(int keep))
+{
+	int p[2], status, i;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		for (i = 0; i < 8; i++)
+			open("/dev/null", O_RDONLY);
+		dup2(p[1], 20);
+		close_fn(20);
+	}
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(p[0]);
+}
+
+static void close_keeping(int keep)
+{
+	int fd = ublk_close_inherited(keep);
+
+	/* the kept one is 3, close-on-exec, and still the pipe */
+	if (fd != 3 || !(fcntl(3, F_GETFD) & FD_CLOEXEC) || write(3, "", 0) < 0)
+		_exit(1);
+	exit_if_closed_from(4);
+}
+
+static void close_by_walk(int keep)
+{
+	if (ublk_close_from_walk(3))
+		_exit(1);
+	exit_if_closed_from(3);
+}
+
+/* `flock L ublkctl loop f` once held L for the device's life */
+static void close_inherited__only_kept_descriptor_left(void **state)
+{
+	in_child_with_fds(close_keeping);
+}
+
+/* close_range's fallback for kernels before 5.9 */
+static void close_from_walk__all_closed(void **state)
+{
+	in_child_with_fds(close_by_walk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -85,6 +155,8 @@ int main(void)
 		cmocka_unit_test(json_escape__invalid_utf8__replaced),
 		cmocka_unit_test(json_escape__no_room__whole_characters_terminated),
 		cmocka_unit_test(json_escape__worst_case__fits),
+		cmocka_unit_test(close_inherited__only_kept_descriptor_left),
+		cmocka_unit_test(close_from_walk__all_closed),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
