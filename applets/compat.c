@@ -212,9 +212,6 @@ static int compat_list(int argc, char **argv)
 
 int ublk_compat_main(int argc, char **argv)
 {
-	char *del_argv[8];
-	int i, n = 0;
-
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "--help"))
 		return argc < 2 ? (fputs(usage, stderr), EXIT_USAGE) : show_usage(usage);
@@ -223,13 +220,8 @@ int ublk_compat_main(int argc, char **argv)
 		return compat_add(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
 		return compat_list(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "del")) {
-		/* same options as ours */
-		for (i = 1; i < argc && n < 7; i++)
-			del_argv[n++] = argv[i];
-		del_argv[n] = NULL;
-		return del_main(n, del_argv);
-	}
+	if (!strcmp(argv[1], "del"))
+		return del_main(argc - 1, argv + 1);	/* same options as ours */
 	if (!strcmp(argv[1], "recover"))
 		return recover_main(argc - 1, argv + 1);	/* same -n */
 	error_msg("unknown command '%s'", argv[1]);

@@ -72,3 +72,11 @@ int ublk_ctrl_del_dev(struct ublk_ctrl *c, unsigned int id, bool async)
 	fake_deleted++;
 	return 0;
 }
+
+int ublk_ctrl_get_affinity(struct ublk_ctrl *c, unsigned int id, unsigned int q_id,
+			   cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	CPU_SET(0, set);
+	return 0;
+}
