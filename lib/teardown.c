@@ -68,6 +68,19 @@ void ublk_start_undo(int id, pid_t pid, uint64_t start_time)
 	ublk_ctrl_close(&c);
 }
 
+/*
+ * A --recovery device whose server ends unasked (its queues failed) waits
+ * QUIESCED for `recover`, which reads the state file: keep it. One that
+ * del stopped is DEAD.
+ */
+static bool waits_for_recover(struct ublk_ctrl *c, unsigned int id)
+{
+	struct ublksrv_ctrl_dev_info info;
+
+	return ublk_ctrl_get_info(c, id, &info) == 0 &&
+	       (info.flags & UBLK_F_USER_RECOVERY) && info.state != UBLK_S_DEV_DEAD;
+}
+
 /* Only what we stopped ourselves is ours to delete; see del. */
 void ublk_server_exit(struct ublk_ctrl *c, unsigned int id, bool self_stop)
 {
@@ -75,6 +88,8 @@ void ublk_server_exit(struct ublk_ctrl *c, unsigned int id, bool self_stop)
 
 	if (self_stop)
 		ublk_ctrl_del_dev(c, id, false);
+	else if (waits_for_recover(c, id))
+		return;
 	if (ublk_state_read(id, &st) == 0 && st.pid == getpid())
 		ublk_state_remove(id);
 }

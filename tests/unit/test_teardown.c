@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Description: del signals a server only when it is provably ours (the
- * pid and start time its state file recorded); a failed start likewise.
+ * pid and start time its state file recorded); a failed start likewise. A
+ * server that ends keeps the state file of a device that waits for recover.
  * The driver is faked (fake_ctrl.c); a child of ours that sleeps plays
  * the server, or the unrelated process that got its pid.
  */
@@ -143,6 +144,37 @@ static void start_undo__reused_pid__not_signalled(void **state)
 	assert_int_not_equal(child_status(), 0);
 }
 
+/* The server's last step: is its state file still there afterwards? */
+static bool state_kept_after_exit(unsigned int dev_state, uint64_t flags, bool self_stop)
+{
+	struct ublk_state st;
+	struct ublk_ctrl c;
+
+	fake_info.state = dev_state;
+	fake_info.flags = flags;
+	save_state(getpid(), ublk_pid_start_time(getpid()));
+	ublk_server_exit(&c, 0, self_stop);
+	return ublk_state_read(0, &st) == 0;
+}
+
+/* its queues failed: the device waits for recover, which needs the file */
+static void server_exit__recovery_device_left__state_kept(void **state)
+{
+	assert_true(state_kept_after_exit(UBLK_S_DEV_LIVE, UBLK_F_USER_RECOVERY, false));
+	assert_int_equal(fake_deleted, 0);
+}
+
+static void server_exit__device_gone__state_removed(void **state)
+{
+	/* del stopped it */
+	assert_false(state_kept_after_exit(UBLK_S_DEV_DEAD, UBLK_F_USER_RECOVERY, false));
+	/* SIGTERM: the server deletes it */
+	assert_false(state_kept_after_exit(UBLK_S_DEV_LIVE, UBLK_F_USER_RECOVERY, true));
+	assert_int_equal(fake_deleted, 1);
+	/* nothing to recover */
+	assert_false(state_kept_after_exit(UBLK_S_DEV_LIVE, 0, false));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, start_child, reap_child)
 
 int main(void)
@@ -153,6 +185,8 @@ int main(void)
 		T(del__no_start_time__waits_never_signals),
 		T(del__no_state_file__not_signalled),
 		T(start_undo__reused_pid__not_signalled),
+		T(server_exit__recovery_device_left__state_kept),
+		T(server_exit__device_gone__state_removed),
 	};
 
 	return cmocka_run_group_tests_name("teardown", tests, make_dir, NULL);
