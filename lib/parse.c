@@ -50,7 +50,8 @@ int ublk_parse_uint(const char *s, unsigned int min, unsigned int max,
 
 /*
  * "1048576", "512K", "250G", "1T" (powers of 1024, optional trailing "iB"
- * or "B"). Zero is refused: no device has no size.
+ * or "B"). Zero is refused: no device has no size; so is 2^63 or more,
+ * beyond the kernel's loff_t.
  */
 int ublk_parse_size(const char *s, uint64_t *out)
 {
@@ -80,7 +81,7 @@ int ublk_parse_size(const char *s, uint64_t *out)
 	}
 	if (!v)
 		return -ERANGE;
-	if (shift && v > (~0ULL >> shift))
+	if (v > ((uint64_t)INT64_MAX >> shift))
 		return -ERANGE;
 	*out = (uint64_t)v << shift;
 	return 0;

@@ -71,6 +71,21 @@ static void parse_size__bad__rejected(void **state)
 	assert_int_equal(ublk_parse_size("20000000P", &v), -ERANGE);
 }
 
+/* The kernel's sizes are loff_t: 2^63 bytes and more once got through. */
+static void parse_size__beyond_signed_64_bits__erange(void **state)
+{
+	uint64_t v;
+
+	assert_int_equal(ublk_parse_size("9223372036854775807", &v), 0);
+	assert_int_equal(v, INT64_MAX);
+	assert_int_equal(ublk_parse_size("8191P", &v), 0);
+	assert_int_equal(ublk_parse_size("9223372036854775808", &v), -ERANGE);
+	assert_int_equal(ublk_parse_size("18446744073709551615", &v), -ERANGE);
+	assert_int_equal(ublk_parse_size("8192P", &v), -ERANGE);
+	assert_int_equal(ublk_parse_size("16383P", &v), -ERANGE);
+	assert_int_equal(ublk_parse_size("8388608T", &v), -ERANGE);
+}
+
 static void format_size__units(void **state)
 {
 	char buf[16];
@@ -92,6 +107,7 @@ int main(void)
 		cmocka_unit_test(parse_uint__out_of_range__erange),
 		cmocka_unit_test(parse_size__suffixes__powers_of_1024),
 		cmocka_unit_test(parse_size__bad__rejected),
+		cmocka_unit_test(parse_size__beyond_signed_64_bits__erange),
 		cmocka_unit_test(format_size__units),
 	};
 
