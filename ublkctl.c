@@ -137,8 +137,7 @@ int main(int argc, char **argv)
 	}
 	a = find_applet(argv[1]);
 	if (!a) {
-		error_msg("unknown applet '%s'", argv[1]);
-		fprintf(stderr, "Try 'ublkctl --help' for the list.\n");
+		error_msg("unknown applet '%s' (see ublkctl --help)", argv[1]);
 		return EXIT_NOAPPLET;
 	}
 	return run_applet(a, argc - 1, argv + 1);

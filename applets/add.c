@@ -163,8 +163,8 @@ int add_run(int argc, char **argv, const char *fixed_target,
 	if (fixed_target)
 		snprintf(o.target, sizeof(o.target), "%s", fixed_target);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, fixed_target ? "n:q:d:s:f:b:rh" :
-				"t:n:q:d:s:f:b:rh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, fixed_target ? ":n:q:d:s:f:b:rh" :
+				":t:n:q:d:s:f:b:rh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (strlen(optarg) >= sizeof(o.target))
@@ -237,7 +237,7 @@ int add_run(int argc, char **argv, const char *fixed_target,
 		case 'h':
 			return show_usage(help);
 		default:
-			return usage_error("bad option");
+			return option_error(c, argv);
 		}
 	}
 	/* loop FILE and null SIZE take their main argument bare, too */

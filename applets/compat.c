@@ -113,7 +113,7 @@ static int compat_add(int argc, char **argv)
 	char out[64];
 
 	args[n++] = "add";
-	while ((opt = getopt_long(argc, argv, "t:n:q:d:u:g:r:i:e:s:f:", longopts,
+	while ((opt = getopt_long(argc, argv, ":t:n:q:d:u:g:r:i:e:s:f:", longopts,
 				  NULL)) != -1) {
 		if (n + 3 >= (int)ARRAY_SIZE(args))
 			return usage_error("too many options");
@@ -154,7 +154,7 @@ static int compat_add(int argc, char **argv)
 		case 'D':
 			break;
 		default:
-			return usage_error("bad option");
+			return option_error(opt, argv);
 		}
 	}
 	if ((reissue || fail_io) && !recovery)
@@ -185,13 +185,13 @@ static int compat_list(int argc, char **argv)
 	bool one = false;
 	int n, i, opt, ret;
 
-	while ((opt = getopt(argc, argv, "n:v")) != -1) {
+	while ((opt = getopt(argc, argv, ":n:v")) != -1) {
 		if (opt == 'n') {
 			if (parse_dev_id(optarg, &id))
 				return EXIT_USAGE;
 			one = true;
 		} else if (opt != 'v') {
-			return usage_error("bad option");
+			return option_error(opt, argv);
 		}
 	}
 	if (open_ctrl(&c))

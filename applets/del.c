@@ -36,7 +36,7 @@ int del_main(int argc, char **argv)
 	struct ublk_ctrl c;
 	int n = 0, i, opt, ret, status = EXIT_OK;
 
-	while ((opt = getopt_long(argc, argv, "n:ah", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":n:ah", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			if (n == (int)ARRAY_SIZE(ids))
@@ -54,7 +54,7 @@ int del_main(int argc, char **argv)
 		case 'h':
 			return show_usage(usage);
 		default:
-			return usage_error("bad option");
+			return option_error(opt, argv);
 		}
 	}
 	if (optind < argc)

@@ -136,7 +136,7 @@ int list_main(int argc, char **argv)
 	bool json = false, one = false;
 	int n, i, c_, ret, shown = 0;
 
-	while ((c_ = getopt_long(argc, argv, "n:Jh", longopts, NULL)) != -1) {
+	while ((c_ = getopt_long(argc, argv, ":n:Jh", longopts, NULL)) != -1) {
 		switch (c_) {
 		case 'n':
 			if (parse_dev_id(optarg, &id))
@@ -149,7 +149,7 @@ int list_main(int argc, char **argv)
 		case 'h':
 			return show_usage(usage);
 		default:
-			return usage_error("bad option");
+			return option_error(c_, argv);
 		}
 	}
 	if (optind < argc)

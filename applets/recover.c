@@ -195,7 +195,7 @@ int recover_main(int argc, char **argv)
 
 	ublk_dev_opts_init(&cmdline);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "n:at:f:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":n:at:f:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (parse_dev_id(optarg, &id))
@@ -218,7 +218,7 @@ int recover_main(int argc, char **argv)
 		case 'h':
 			return show_usage(usage);
 		default:
-			return usage_error("bad option");
+			return option_error(ch, argv);
 		}
 	}
 	if (optind < argc)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Messages and helpers for the applets (the library itself never prints). */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,13 +34,36 @@ void error_msg(const char *fmt, ...)
 
 int usage_error(const char *fmt, ...)
 {
+	char msg[768];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", applet_name);
+	error_msg("%s (see %s --help)", msg, applet_name);
 	return EXIT_USAGE;
+}
+
+/*
+ * getopt's '?' or ':' as one line (the optstrings start with ':', so
+ * getopt itself says nothing). A long option is the word at optind - 1
+ * (musl leaves optind past argc after a short one's missing value), a
+ * short one optopt.
+ */
+int option_error(int ch, char *const argv[])
+{
+	const char *word = optind > 0 && argv[optind - 1] ? argv[optind - 1] : "";
+	bool is_long = !strncmp(word, "--", 2);
+
+	if (ch == ':' && is_long)
+		return usage_error("option '%s' needs a value", word);
+	if (ch == ':')
+		return usage_error("option '-%c' needs a value", optopt);
+	if (!optopt)
+		return usage_error("unknown option '%s'", word);
+	if (is_long && strchr(word, '='))
+		return usage_error("option '%s' takes no value", word);
+	return usage_error("unknown option '-%c'", optopt);
 }
 
 int show_usage(const char *usage)

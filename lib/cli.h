@@ -18,8 +18,10 @@
 extern const char *applet_name;
 
 void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints a usage error and "Try ... --help", returns EXIT_USAGE. */
+/* Prints a usage error, one line pointing at --help; returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The usage error for getopt's answer ch ('?' or ':'); optstrings start with ':'. */
+int option_error(int ch, char *const argv[]);
 /* Prints usage to stdout and returns EXIT_OK. */
 int show_usage(const char *usage);
 /* Flushes stdout; a write error there turns success into failure. */

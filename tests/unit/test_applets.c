@@ -56,12 +56,73 @@ static void ublk_del__many_ids__all_deleted(void **state)
 	assert_int_equal(fake_stopped, 5);
 }
 
+typedef int (*applet_fn)(int argc, char **argv);
+
+/* fn on args (NULL-terminated, args[0] the applet), its stderr into buf */
+static int run_stderr(applet_fn fn, char **args, char *buf, size_t len)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2), argc = 0, ret;
+	size_t n;
+
+	assert_non_null(tmp);
+	while (args[argc])
+		argc++;
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	optind = 1;
+	ret = fn(argc, args);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, len - 1, tmp);
+	buf[n] = 0;
+	fclose(tmp);
+	return ret;
+}
+
+/* A usage error: exit 2 and one line naming what, whatever getopt saw. */
+static void one_line_error(applet_fn fn, char **args, const char *what)
+{
+	char err[1024];
+
+	if (run_stderr(fn, args, err, sizeof(err)) != EXIT_USAGE)
+		fail_msg("%s %s: not a usage error", args[0], args[1]);
+	if (!strchr(err, '\n') || strchr(err, '\n')[1] || !strstr(err, what))
+		fail_msg("%s %s: '%s', not one line naming %s", args[0], args[1], err, what);
+}
+
+/* getopt's own message came first: 2 or 3 lines, prefixed "add:" by ublk add */
+static void bad_option__every_applet__one_line(void **state)
+{
+	one_line_error(add_main, (char *[]){ "add", "-x", NULL }, "'-x'");
+	one_line_error(add_main, (char *[]){ "add", "-t", "null", "--bogus", NULL }, "'--bogus'");
+	one_line_error(add_main, (char *[]){ "add", "-t", "null", "-n", NULL }, "'-n'");
+	one_line_error(add_main, (char *[]){ "add", "--number", NULL }, "'--number'");
+	one_line_error(add_main, (char *[]){ "add", "--direct-io=1", NULL }, "'--direct-io=1'");
+	one_line_error(loop_main, (char *[]){ "loop", "-t", "null", NULL }, "'-t'");
+	one_line_error(null_main, (char *[]){ "null", "-x", NULL }, "'-x'");
+	one_line_error(del_main, (char *[]){ "del", "-x", NULL }, "'-x'");
+	one_line_error(del_main, (char *[]){ "del", "-n", NULL }, "'-n'");
+	one_line_error(list_main, (char *[]){ "list", "--bogus", NULL }, "'--bogus'");
+	one_line_error(recover_main, (char *[]){ "recover", "-x", NULL }, "'-x'");
+	one_line_error(ublk_compat_main, (char *[]){ "ublk", "add", "-x", NULL }, "'-x'");
+	one_line_error(ublk_compat_main, (char *[]){ "ublk", "add", "-t", NULL }, "'-t'");
+	one_line_error(ublk_compat_main, (char *[]){ "ublk", "list", "-x", NULL }, "'-x'");
+	one_line_error(ublk_compat_main, (char *[]){ "ublk", "del", "--bogus", NULL }, "'--bogus'");
+	/* and the applets' own usage errors */
+	one_line_error(add_main, (char *[]){ "add", "-t", "bogus", NULL }, "'bogus'");
+	one_line_error(del_main, (char *[]){ "del", NULL }, "-a");
+}
+
 #define T(f) cmocka_unit_test_setup(f, reset)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(ublk_del__many_ids__all_deleted),
+		T(bad_option__every_applet__one_line),
 	};
 
 	return cmocka_run_group_tests_name("applets", tests, make_dir, NULL);
