@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "applets.h"
@@ -180,7 +181,7 @@ static int compat_add(int argc, char **argv)
 
 static int compat_list(int argc, char **argv)
 {
-	unsigned int ids[256], id;
+	unsigned int *ids, id;
 	struct ublk_ctrl c;
 	bool one = false;
 	int n, i, opt, ret;
@@ -203,9 +204,10 @@ static int compat_list(int argc, char **argv)
 		ublk_ctrl_close(&c);
 		return ret < 0 ? EXIT_FAIL : EXIT_OK;
 	}
-	n = ublk_list_ids(ids, ARRAY_SIZE(ids));
+	n = ublk_list_ids(&ids);
 	for (i = 0; i < n; i++)
 		print_ublksrv_dump(&c, ids[i]);
+	free(ids);
 	ublk_ctrl_close(&c);
 	return EXIT_OK;
 }

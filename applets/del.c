@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "applets.h"
 
@@ -31,7 +32,7 @@ int del_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	unsigned int ids[256];
+	unsigned int given[256], *ids = given;
 	bool all = false, async = false;
 	struct ublk_ctrl c;
 	int n = 0, i, opt, ret, status = EXIT_OK;
@@ -39,9 +40,9 @@ int del_main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":n:ah", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
-			if (n == (int)ARRAY_SIZE(ids))
+			if (n == (int)ARRAY_SIZE(given))
 				return usage_error("too many devices");
-			if (parse_dev_id(optarg, &ids[n]))
+			if (parse_dev_id(optarg, &given[n]))
 				return EXIT_USAGE;
 			n++;
 			break;
@@ -64,7 +65,7 @@ int del_main(int argc, char **argv)
 	if (open_ctrl(&c))
 		return EXIT_FAIL;
 	if (all) {
-		n = ublk_list_ids(ids, ARRAY_SIZE(ids));
+		n = ublk_list_ids(&ids);
 		if (n < 0)
 			n = 0;
 	}
@@ -75,6 +76,8 @@ int del_main(int argc, char **argv)
 			status = EXIT_FAIL;
 		}
 	}
+	if (ids != given)
+		free(ids);
 	ublk_ctrl_close(&c);
 	return status;
 }

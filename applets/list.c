@@ -2,6 +2,7 @@
 /* list: the devices, as an aligned table for people or JSON for programs. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "applets.h"
@@ -129,7 +130,7 @@ int list_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	unsigned int ids[256], id;
+	unsigned int id, *ids = &id;
 	struct ublk_state st;
 	struct ublk_ctrl c;
 	struct row r;
@@ -157,10 +158,9 @@ int list_main(int argc, char **argv)
 	if (open_ctrl(&c))
 		return EXIT_FAIL;
 	if (one) {
-		ids[0] = id;
 		n = 1;
 	} else {
-		n = ublk_list_ids(ids, ARRAY_SIZE(ids));
+		n = ublk_list_ids(&ids);
 		if (n < 0)
 			n = 0;
 	}
@@ -188,6 +188,8 @@ int list_main(int argc, char **argv)
 	}
 	if (json)
 		printf("%s]}\n", shown ? "\n" : "");
+	if (!one)
+		free(ids);
 	ublk_ctrl_close(&c);
 	return EXIT_OK;
 }

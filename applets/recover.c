@@ -188,7 +188,7 @@ static int recover_one(struct ublk_ctrl *c, unsigned int id,
 int recover_main(int argc, char **argv)
 {
 	struct ublk_dev_opts cmdline;
-	unsigned int ids[256], id = 0;
+	unsigned int *ids, id = 0;
 	struct ublk_ctrl c;
 	bool all = false, have_id = false;
 	int ch, i, n, rc = EXIT_OK;
@@ -235,10 +235,11 @@ int recover_main(int argc, char **argv)
 	if (!all) {
 		rc = recover_one(&c, id, &cmdline, false);
 	} else {
-		n = ublk_list_ids(ids, ARRAY_SIZE(ids));
+		n = ublk_list_ids(&ids);
 		for (i = 0; i < n; i++)
 			if (recover_one(&c, ids[i], &cmdline, true))
 				rc = EXIT_FAIL;
+		free(ids);
 	}
 	ublk_ctrl_close(&c);
 	return finish(rc);

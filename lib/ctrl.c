@@ -245,21 +245,45 @@ static int cmp_uint(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int ublk_list_ids(unsigned int *ids, int max)
+/* ids (cap entries) with room for one more; false when out of memory */
+static bool ids_room(unsigned int **ids, size_t n, size_t *cap)
+{
+	unsigned int *grown;
+
+	if (n < *cap)
+		return true;
+	grown = realloc(*ids, (*cap ? 2 * *cap : 64) * sizeof(**ids));
+	if (!grown)
+		return false;
+	*ids = grown;
+	*cap = *cap ? 2 * *cap : 64;
+	return true;
+}
+
+int ublk_list_ids(unsigned int **ids)
 {
 	DIR *d = opendir("/sys/class/ublk-char");
 	struct dirent *e;
+	size_t n = 0, cap = 0;
 	unsigned int id;
-	int n = 0;
 
+	*ids = NULL;
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	while ((e = readdir(d)) && n < max) {
-		if (sscanf(e->d_name, "ublkc%u", &id) == 1)
-			ids[n++] = id;
+	while ((e = readdir(d))) {
+		if (sscanf(e->d_name, "ublkc%u", &id) != 1)
+			continue;
+		if (!ids_room(ids, n, &cap)) {
+			closedir(d);
+			free(*ids);
+			*ids = NULL;
+			return -ENOMEM;
+		}
+		(*ids)[n++] = id;
 	}
 	closedir(d);
-	qsort(ids, n, sizeof(*ids), cmp_uint);
+	if (n)
+		qsort(*ids, n, sizeof(**ids), cmp_uint);
 	return n;
 }
 

@@ -91,8 +91,11 @@ int ublk_ctrl_get_info(struct ublk_ctrl *c, unsigned int id,
 int ublk_ctrl_get_affinity(struct ublk_ctrl *c, unsigned int id,
 			   unsigned int q_id, cpu_set_t *set);
 int ublk_ctrl_get_features(struct ublk_ctrl *c, uint64_t *features);
-/* Device ids present in sysfs, sorted; returns their number or -errno. */
-int ublk_list_ids(unsigned int *ids, int max);
+/*
+ * Device ids present in sysfs, sorted, in *ids (to free; NULL when none):
+ * however many the driver has. Returns their number or -errno.
+ */
+int ublk_list_ids(unsigned int **ids);
 const char *ublk_state_name(unsigned int state);
 
 /* ---- params.c: what ADD_DEV and SET_PARAMS get ---- */

@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: MIT
 /* The fake driver of fake_ctrl.h: lib/ctrl.c and the server start replaced. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fake_ctrl.h"
 
 struct ublksrv_ctrl_dev_info fake_info;
+unsigned int fake_devs = 1;
 int fake_spawned;
 struct ublk_dev_opts fake_spawned_opts;
+
+/* one of the fake devices: fake_info.dev_id and the fake_devs - 1 after it */
+static bool fake_dev(unsigned int id)
+{
+	return id - fake_info.dev_id < fake_devs;
+}
 
 int ublk_ctrl_open(struct ublk_ctrl *c) { return 0; }
 void ublk_ctrl_close(struct ublk_ctrl *c) { }
@@ -17,18 +25,25 @@ const char *ublk_state_name(unsigned int state)
 	return state == UBLK_S_DEV_LIVE ? "LIVE" : "QUIESCED";
 }
 
-int ublk_list_ids(unsigned int *ids, int max)
+int ublk_list_ids(unsigned int **ids)
 {
-	ids[0] = fake_info.dev_id;
-	return 1;
+	unsigned int i;
+
+	*ids = calloc(fake_devs, sizeof(**ids));
+	if (!*ids)
+		return -ENOMEM;
+	for (i = 0; i < fake_devs; i++)
+		(*ids)[i] = fake_info.dev_id + i;
+	return fake_devs;
 }
 
 int ublk_ctrl_get_info(struct ublk_ctrl *c, unsigned int id,
 		       struct ublksrv_ctrl_dev_info *info)
 {
-	if (id != fake_info.dev_id)
+	if (!fake_dev(id))
 		return -ENODEV;
 	*info = fake_info;
+	info->dev_id = id;
 	return 0;
 }
 
@@ -58,7 +73,7 @@ int fake_stopped, fake_deleted;
 
 int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id)
 {
-	if (id != fake_info.dev_id)
+	if (!fake_dev(id))
 		return -ENODEV;
 	fake_stopped++;
 	fake_info.state = UBLK_S_DEV_DEAD;
@@ -67,7 +82,7 @@ int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id)
 
 int ublk_ctrl_del_dev(struct ublk_ctrl *c, unsigned int id, bool async)
 {
-	if (id != fake_info.dev_id)
+	if (!fake_dev(id))
 		return -ENODEV;
 	fake_deleted++;
 	return 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A fake driver for the applets' tests: one device, fake_info, which
- * GET_DEV_INFO returns; it has no params. Targets are null and loop, with
+ * A fake driver for the applets' tests: fake_devs devices, from
+ * fake_info.dev_id on, for which GET_DEV_INFO returns fake_info (with
+ * their id); they have no params. Targets are null and loop, with
  * no ops; ublk_server_spawn records what it would have served; STOP_DEV
  * and DEL_DEV are counted.
  */
@@ -11,6 +12,7 @@
 #include "ublk.h"
 
 extern struct ublksrv_ctrl_dev_info fake_info;
+extern unsigned int fake_devs;			/* devices from fake_info.dev_id on (1) */
 extern int fake_spawned;			/* ublk_server_spawn calls */
 extern struct ublk_dev_opts fake_spawned_opts;	/* the last one's */
 extern int fake_stopped, fake_deleted;		/* STOP_DEV (the device goes DEAD), DEL_DEV */

@@ -33,6 +33,7 @@ static int reset(void **state)
 						    .queue_depth = 128,
 						    .state = UBLK_S_DEV_LIVE };
 	fake_stopped = fake_deleted = fake_spawned = 0;
+	fake_devs = 1;
 	optind = 1;
 	return 0;
 }
@@ -58,22 +59,22 @@ static void ublk_del__many_ids__all_deleted(void **state)
 
 typedef int (*applet_fn)(int argc, char **argv);
 
-/* fn on args (NULL-terminated, args[0] the applet), its stderr into buf */
-static int run_stderr(applet_fn fn, char **args, char *buf, size_t len)
+/* fn on args (NULL-terminated, args[0] the applet), its output on fd into buf */
+static int run_capture(int fd, applet_fn fn, char **args, char *buf, size_t len)
 {
 	FILE *tmp = tmpfile();
-	int saved = dup(2), argc = 0, ret;
+	int saved = dup(fd), argc = 0, ret;
 	size_t n;
 
 	assert_non_null(tmp);
 	while (args[argc])
 		argc++;
-	fflush(stderr);
-	dup2(fileno(tmp), 2);
+	fflush(NULL);
+	dup2(fileno(tmp), fd);
 	optind = 1;
 	ret = fn(argc, args);
-	fflush(stderr);
-	dup2(saved, 2);
+	fflush(NULL);
+	dup2(saved, fd);
 	close(saved);
 	rewind(tmp);
 	n = fread(buf, 1, len - 1, tmp);
@@ -87,7 +88,7 @@ static void one_line_error(applet_fn fn, char **args, const char *what)
 {
 	char err[1024];
 
-	if (run_stderr(fn, args, err, sizeof(err)) != EXIT_USAGE)
+	if (run_capture(2, fn, args, err, sizeof(err)) != EXIT_USAGE)
 		fail_msg("%s %s: not a usage error", args[0], args[1]);
 	if (!strchr(err, '\n') || strchr(err, '\n')[1] || !strstr(err, what))
 		fail_msg("%s %s: '%s', not one line naming %s", args[0], args[1], err, what);
@@ -116,6 +117,53 @@ static void bad_option__every_applet__one_line(void **state)
 	one_line_error(del_main, (char *[]){ "del", NULL }, "-a");
 }
 
+#define MANY_DEVS	300
+
+/* list, del -a and recover -a once stopped at 256 devices */
+static void list__many_devices__all_shown(void **state)
+{
+	static char out[MANY_DEVS * 256];
+	unsigned int n = 0;
+	char *p;
+
+	fake_devs = MANY_DEVS;
+	assert_int_equal(run_capture(1, list_main, (char *[]){ "list", "-J", NULL },
+				     out, sizeof(out)), EXIT_OK);
+	for (p = out; (p = strstr(p, "{\"id\":")); p++)
+		n++;
+	assert_int_equal(n, MANY_DEVS);
+}
+
+static void del_all__many_devices__all_deleted(void **state)
+{
+	fake_devs = MANY_DEVS;
+	assert_int_equal(del_main(2, (char *[]){ "del", "-a", NULL }), EXIT_OK);
+	assert_int_equal(fake_stopped, MANY_DEVS);
+}
+
+static void recover_all__many_devices__all_served(void **state)
+{
+	struct ublk_state st;
+	unsigned int id;
+
+	fake_devs = MANY_DEVS;
+	fake_info.state = UBLK_S_DEV_QUIESCED;
+	fake_info.flags = UBLK_F_USER_RECOVERY;
+	memset(&st, 0, sizeof(st));
+	ublk_dev_opts_init(&st.opts);
+	strcpy(st.opts.target, "null");
+	st.opts.size = 1 << 20;
+	st.pid = 1;
+	for (id = 0; id < MANY_DEVS; id++) {
+		st.opts.dev_id = id;
+		assert_int_equal(ublk_state_write(id, &st), 0);
+	}
+	assert_int_equal(recover_main(2, (char *[]){ "recover", "-a", NULL }), EXIT_OK);
+	assert_int_equal(fake_spawned, MANY_DEVS);
+	for (id = 0; id < MANY_DEVS; id++)
+		ublk_state_remove(id);
+}
+
 #define T(f) cmocka_unit_test_setup(f, reset)
 
 int main(void)
@@ -123,6 +171,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(ublk_del__many_ids__all_deleted),
 		T(bad_option__every_applet__one_line),
+		T(list__many_devices__all_shown),
+		T(del_all__many_devices__all_deleted),
+		T(recover_all__many_devices__all_served),
 	};
 
 	return cmocka_run_group_tests_name("applets", tests, make_dir, NULL);
