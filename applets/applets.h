@@ -33,7 +33,10 @@ APPLET(zero-copy-experimental, zero_copy_experimental_main, "loop without copyin
 "                          requeue (default): IO the dead server held fails,\n" \
 "                          the rest waits for the new server; reissue: all\n" \
 "                          IO waits and is sent again (a write may repeat);\n" \
-"                          fail-io: all IO fails at once while no server runs\n" \
+"                          fail-io: all IO fails at once while no server runs.\n" \
+"                          Only a server that dies unasked (crash, SIGKILL)\n" \
+"                          leaves the device: SIGTERM or SIGINT to it stops\n" \
+"                          and deletes it, as del does\n" \
 "     --foreground         serve in this process until the device is deleted\n" \
 "     --root-daemon        the device may hold the root filesystem: the server\n" \
 "                          calls itself @ublkctl, which systemd spares at\n" \

@@ -127,7 +127,13 @@ static int save_state(struct ublk_dev *dev)
 	return ublk_state_write(dev->info.dev_id, &st);
 }
 
-/* Sleep until the queues end; a signal to us stops the device first. */
+/*
+ * Sleep until the queues end; SIGINT or SIGTERM stops the device first,
+ * with --recovery too: shutdown and service managers send it to end a
+ * service, and a device kept QUIESCED after it would park IO (a mounted
+ * filesystem's last sync) until someone ran recover. Recovery is for a
+ * server that failed.
+ */
 static bool serve_until_stopped(struct ublk_ctrl *c, struct ublk_dev *dev,
 				const sigset_t *sigs)
 {

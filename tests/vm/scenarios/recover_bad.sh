@@ -1,7 +1,8 @@
 # recover's refusals leave the device recoverable: a LIVE device, one added
 # without --recovery, a missing state file (then -t/-f work), a missing
 # backing file; a new server killed before END_USER_RECOVERY; -t/-f that
-# disagree with the state file, or given with -a; del of a quiesced device.
+# disagree with the state file, or given with -a; del of a quiesced device;
+# SIGTERM deletes a --recovery device.
 . /scenarios/lib.sh
 
 truncate -s 64M /tmp/t/img
@@ -49,5 +50,13 @@ expect_fail ublkctl recover -a -f /tmp/t/img
 [ "$LAST_RC" = 2 ] || fail "recover -a -f: exit $LAST_RC, not 2"
 ublkctl list -n 0 | grep -q QUIESCED || fail "refused recover changed the device"
 run timeout 20 ublkctl del -n 0
+no_devices
+
+# SIGTERM (shutdown, a service manager, Ctrl-C of --foreground) stops and
+# deletes a --recovery device too: only a server that dies unasked leaves
+# it to recover (documented in add --help)
+run ublkctl loop --recovery /tmp/t/img
+run kill -TERM $(server_pid 0)
+wait_until 10 sh -c '! test -e /sys/class/ublk-char/ublkc0' || fail "SIGTERM left the --recovery device"
 no_devices
 echo ok
