@@ -1,12 +1,23 @@
 # SPDX-License-Identifier: MIT
 # Sourced by tests/vm/run and tests/vm/boot; needs $top.
 
-# Sets KVER, VMLINUZ and MODBASE (depmod's base dir) for stable|unstable.
+# Sets KVER, VMLINUZ and MODBASE (depmod's base dir) for stable|unstable,
+# or debug: our build of 6.12 with KASAN, lockdep and KFENCE
+# (scripts/debug-kernel, tests/vm/debug-kernel.config; built on first use).
+# TIME_FACTOR: how many times longer than on Debian's kernels the timeouts
+# are (the debug kernel's checks make kernel work about 4 times slower).
 prep_kernel() {
 	local suite meta img pkg dir
+	TIME_FACTOR=1
 	case $1 in
 	stable) suite=bookworm-backports ;;
 	unstable) suite=sid ;;
+	debug)
+		MODBASE=$("$top/scripts/debug-kernel") || return 1
+		KVER=$(basename "$(ls -d "$MODBASE"/lib/modules/*/)")
+		VMLINUZ=$MODBASE/boot/vmlinuz-$KVER
+		TIME_FACTOR=4
+		return 0 ;;
 	*) echo "$0: unknown kernel $1" >&2; return 1 ;;
 	esac
 	meta=$("$top/scripts/debfetch" "$suite" linux-image-amd64)
