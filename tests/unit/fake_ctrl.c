@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The fake driver of fake_ctrl.h: lib/ctrl.c and the server start replaced. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,14 @@ struct ublk_dev_opts fake_spawned_opts;
 static bool fake_dev(unsigned int id)
 {
 	return id - fake_info.dev_id < fake_devs;
+}
+
+int fake_state_dir(char *dir, size_t len, const char *name)
+{
+	snprintf(dir, len, "/tmp/ublkctl-%s-XXXXXX", name);
+	if (!mkdtemp(dir))
+		return -1;
+	return setenv("UBLK_STATE_DIR", dir, 1);
 }
 
 int ublk_ctrl_open(struct ublk_ctrl *c) { return 0; }

@@ -20,8 +20,7 @@ static char dir[64];
 
 static int make_dir(void **state)
 {
-	strcpy(dir, "/tmp/ublkctl-add-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return fake_state_dir(dir, sizeof(dir), "add");
 }
 
 static int add(const char *file)

@@ -20,11 +20,7 @@ static char dir[64];
 
 static int make_dir(void **state)
 {
-	strcpy(dir, "/tmp/ublkctl-applets-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	setenv("UBLK_STATE_DIR", dir, 1);
-	return 0;
+	return fake_state_dir(dir, sizeof(dir), "applets");
 }
 
 static int reset(void **state)

@@ -20,10 +20,8 @@ static char dir[64];
 
 static int make_dir(void **state)
 {
-	strcpy(dir, "/tmp/ublkctl-list-XXXXXX");
-	if (!mkdtemp(dir))
+	if (fake_state_dir(dir, sizeof(dir), "list"))
 		return -1;
-	setenv("UBLK_STATE_DIR", dir, 1);
 	fake_info = (struct ublksrv_ctrl_dev_info){ .dev_id = 5, .nr_hw_queues = 1,
 						    .queue_depth = 128,
 						    .state = UBLK_S_DEV_LIVE };

@@ -21,10 +21,8 @@ static char dir[64], path[128];
 
 static int make_dir(void **state)
 {
-	strcpy(dir, "/tmp/ublkctl-recover-XXXXXX");
-	if (!mkdtemp(dir))
+	if (fake_state_dir(dir, sizeof(dir), "recover"))
 		return -1;
-	setenv("UBLK_STATE_DIR", dir, 1);
 	snprintf(path, sizeof(path), "%s/0", dir);
 	fake_info = (struct ublksrv_ctrl_dev_info){ .dev_id = 0, .queue_depth = 128,
 						    .state = UBLK_S_DEV_QUIESCED,
@@ -94,6 +92,14 @@ static void recover__more_queues_than_served__refused(void **state)
 	assert_int_equal(fake_spawned, 1);
 }
 
+/* recover -n 0 -t null serves the null target */
+static void t_null_served(void)
+{
+	assert_int_equal(recover_args((char *[]){ "-n", "0", "-t", "null", NULL }), EXIT_OK);
+	assert_int_equal(fake_spawned, 1);
+	assert_string_equal(fake_spawned_opts.target, "null");
+}
+
 /* -t/-f once replaced a readable state file: a loop device served as null */
 static void recover__cmdline_disagrees_with_state__refused(void **state)
 {
@@ -103,9 +109,7 @@ static void recover__cmdline_disagrees_with_state__refused(void **state)
 	assert_int_equal(fake_spawned, 0);
 	assert_int_equal(recover_args((char *[]){ "-n", "0", "-f", path, NULL }), EXIT_FAIL);
 	assert_int_equal(fake_spawned, 0);
-	assert_int_equal(recover_args((char *[]){ "-n", "0", "-t", "null", NULL }), EXIT_OK);
-	assert_int_equal(fake_spawned, 1);
-	assert_string_equal(fake_spawned_opts.target, "null");
+	t_null_served();
 }
 
 /* without a state file they fill it in */
@@ -115,9 +119,7 @@ static void recover__no_state_file__cmdline_served(void **state)
 	unlink(path);
 	assert_int_equal(recover(), EXIT_FAIL);
 	assert_int_equal(fake_spawned, 0);
-	assert_int_equal(recover_args((char *[]){ "-n", "0", "-t", "null", NULL }), EXIT_OK);
-	assert_int_equal(fake_spawned, 1);
-	assert_string_equal(fake_spawned_opts.target, "null");
+	t_null_served();
 }
 
 /* one -f for every waiting device would serve them all from one file */

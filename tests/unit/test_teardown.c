@@ -29,11 +29,7 @@ static pid_t child;
 
 static int make_dir(void **state)
 {
-	strcpy(dir, "/tmp/ublkctl-teardown-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	setenv("UBLK_STATE_DIR", dir, 1);
-	return 0;
+	return fake_state_dir(dir, sizeof(dir), "teardown");
 }
 
 /* A process that sleeps until killed; device 0 LIVE, served by it. */
