@@ -201,6 +201,7 @@ int add_run(int argc, char **argv, const char *fixed_target,
 			ret = ublk_parse_uint(optarg, 512, 4096, &o.block_size);
 			if (ret)
 				return number_error("block size", optarg, ret);
+			o.block_size_set = true;
 			break;
 		case 'r':
 			o.read_only = true;

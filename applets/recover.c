@@ -173,9 +173,13 @@ static int recover_one(struct ublk_ctrl *c, unsigned int id,
 	ret = recovery_opts(id, &info, cmdline, &o);
 	if (ret)
 		return ret;
-	/* the size is the kernel's; the target must still fit it */
-	if (ublk_ctrl_get_params(c, id, &params) == 0 && (params.types & UBLK_PARAM_TYPE_BASIC))
+	/* the size and block size are the kernel's; the target must fit them */
+	if (ublk_ctrl_get_params(c, id, &params) == 0 && (params.types & UBLK_PARAM_TYPE_BASIC)) {
 		o.size = params.basic.dev_sectors << 9;
+		if (params.basic.logical_bs_shift >= 9 && params.basic.logical_bs_shift <= 12)
+			o.block_size = 1U << params.basic.logical_bs_shift;
+	}
+	o.block_size_set = true;
 	fflush(stdout);
 	if (ublk_server_spawn(&o, &res, err, sizeof(err))) {
 		error_msg("device %u: %s (it can still be recovered)", id, err);

@@ -333,7 +333,10 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 	}
 	ret = dev.ops->init(&dev, &params);
 	if (ret) {
-		if (o->file[0])
+		if (dev.init_err[0])
+			report(report_fd, "ERR %s: %s", o->file[0] ? o->file : o->target,
+			       dev.init_err);
+		else if (o->file[0])
 			report(report_fd, "ERR %s: %s", o->file,
 			       ret == -ENOSPC ? "smaller than one block" :
 			       strerror(-ret));

@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/stat.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -19,6 +21,54 @@
 #define LOOP_FILE_IDX	1
 #define TMPFS_MAGIC	0x01021994
 #define RAMFS_MAGIC	0x858458f6
+
+/*
+ * The smallest block O_DIRECT on fd takes: a block device's logical block
+ * size, or the file system's direct-IO offset alignment (statx
+ * STATX_DIOALIGN, Linux 6.1+). 512 where neither says, as before.
+ */
+static unsigned int loop_dio_need(int fd, const struct stat *st)
+{
+	struct statx stx;
+	int lbs;
+
+	if (S_ISBLK(st->st_mode))
+		return ioctl(fd, BLKSSZGET, &lbs) == 0 && lbs > 512 ? (unsigned int)lbs : 512;
+	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+	    (stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_offset_align > 512)
+		return stx.stx_dio_offset_align;
+	return 512;
+}
+
+/*
+ * With O_DIRECT, a request smaller than the backing's block fails: the
+ * device's logical blocks must be at least that. The default (512) grows
+ * to it; a size given with -b, or a recovered device's, cannot change.
+ * Returns the block size, or 0 when none fits.
+ */
+unsigned int ublk_loop_block_size(unsigned int want, bool fixed, unsigned int need)
+{
+	if (want >= need)
+		return want;
+	if (fixed || need > 4096 || (need & (need - 1)))
+		return 0;
+	return need;
+}
+
+static int loop_fit_direct_io(struct ublk_dev *dev, int fd, const struct stat *st)
+{
+	struct ublk_dev_opts *o = &dev->opts;
+	unsigned int need = loop_dio_need(fd, st);
+	unsigned int bs = ublk_loop_block_size(o->block_size, o->block_size_set, need);
+
+	if (!bs) {
+		snprintf(dev->init_err, sizeof(dev->init_err), "--direct-io needs blocks "
+			 "of %u bytes here, the device's are %u", need, o->block_size);
+		return -EINVAL;
+	}
+	o->block_size = bs;
+	return 0;
+}
 
 /* Punching a hole past EOF changes nothing, and tells whether we can. */
 static bool loop_can_punch(int fd, uint64_t size)
@@ -51,6 +101,10 @@ static int loop_init(struct ublk_dev *dev, struct ublk_params *p)
 	} else if (S_ISREG(st.st_mode)) {
 		size = st.st_size;
 	} else {
+		close(fd);
+		return -EINVAL;
+	}
+	if (o->direct_io && loop_fit_direct_io(dev, fd, &st) < 0) {
 		close(fd);
 		return -EINVAL;
 	}

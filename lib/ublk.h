@@ -37,6 +37,7 @@ struct ublk_dev_opts {
 	unsigned int nr_queues;
 	unsigned int depth;
 	unsigned int block_size;	/* logical block size, 512..4096 */
+	bool block_size_set;		/* given (-b) or the device's: kept (not saved) */
 	uint64_t size;			/* bytes; loop: 0 means the file's */
 	char file[PATH_MAX];		/* loop: absolute backing file path */
 	bool read_only;
@@ -138,6 +139,8 @@ struct ublk_tgt_ops {
 
 extern const struct ublk_tgt_ops null_tgt_ops;
 extern const struct ublk_tgt_ops loop_tgt_ops;
+/* loop with O_DIRECT: the block size for a backing that needs blocks of need bytes */
+unsigned int ublk_loop_block_size(unsigned int want, bool fixed, unsigned int need);
 const struct ublk_tgt_ops *ublk_find_target(const char *name);
 
 struct ublk_io {
@@ -195,6 +198,7 @@ struct ublk_dev {
 	unsigned int queues_ready;
 	unsigned int queues_live;
 	int queue_error;
+	char init_err[128];		/* why init failed, when -errno says too little */
 };
 
 /* Queue one target SQE for tag; returns it or NULL when the SQ is full. */

@@ -164,6 +164,25 @@ static void loop__init__tiny_file_refused(void **state)
 	fake_free(f);
 }
 
+/*
+ * O_DIRECT on a backing that needs blocks of 4096 (a 4Kn disk) once got
+ * 512-byte requests, which fail: the default grows, a given size stays.
+ */
+static void loop__direct_io_block_size__at_least_the_backing(void **state)
+{
+	assert_int_equal(ublk_loop_block_size(512, false, 512), 512);
+	assert_int_equal(ublk_loop_block_size(512, false, 4096), 4096);
+	assert_int_equal(ublk_loop_block_size(512, false, 1024), 1024);
+	assert_int_equal(ublk_loop_block_size(4096, true, 512), 4096);
+	assert_int_equal(ublk_loop_block_size(4096, true, 4096), 4096);
+	assert_int_equal(ublk_loop_block_size(2048, false, 1024), 2048);
+	/* -b 512 given, or a recovered device's: refused, not changed */
+	assert_int_equal(ublk_loop_block_size(512, true, 4096), 0);
+	/* beyond what a ublk device takes, or not a power of 2 */
+	assert_int_equal(ublk_loop_block_size(512, false, 8192), 0);
+	assert_int_equal(ublk_loop_block_size(512, false, 1536), 0);
+}
+
 static void loop__read__one_sqe_then_commit(void **state)
 {
 	struct fake *f = fake_new("loop", 1 << 20);
@@ -398,6 +417,7 @@ int main(void)
 		cmocka_unit_test(loop__auto_buf_reg__one_fixed_sqe),
 		cmocka_unit_test(loop__init__size_from_file_and_discard),
 		cmocka_unit_test(loop__init__tiny_file_refused),
+		cmocka_unit_test(loop__direct_io_block_size__at_least_the_backing),
 		cmocka_unit_test(loop__read__one_sqe_then_commit),
 		cmocka_unit_test(loop__flush_and_discard__commit_zero),
 		cmocka_unit_test(loop__discard_2g__commits_success),
