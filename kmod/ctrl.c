@@ -9,7 +9,23 @@
 #include <linux/uaccess.h>
 #include <linux/capability.h>
 #include <linux/blk-mq.h>
+#include <linux/delay.h>
 #include "ublk.h"
+
+/*
+ * For tests of servers that must survive a control command that never
+ * completes (some distribution kernels hang in ADD_DEV): the command whose
+ * opcode number is set here sleeps, uninterruptibly, until it is cleared.
+ */
+static unsigned int debug_stall_cmd;
+module_param(debug_stall_cmd, uint, 0644);
+MODULE_PARM_DESC(debug_stall_cmd, "testing only: control opcode number that stalls until cleared");
+
+static void ublk_debug_stall(int op)
+{
+	while (op && READ_ONCE(debug_stall_cmd) == op)
+		msleep(100);
+}
 
 /* One snapshot of the command: userspace may rewrite the SQE under us. */
 static void ublk_ctrl_read_cmd(struct io_uring_cmd *cmd, struct ublksrv_ctrl_cmd *c)
@@ -334,6 +350,7 @@ static int ublk_ctrl_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flag
 	if (op < 0)
 		return op;
 	ublk_ctrl_read_cmd(cmd, &c);
+	ublk_debug_stall(op);
 
 	if (op == _IOC_NR(UBLK_U_CMD_GET_FEATURES))
 		return ublk_ctrl_get_features(&c);

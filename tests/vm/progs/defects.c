@@ -848,17 +848,121 @@ static void check_requeue_stop(void)
 	dev_depth = TEST_DEPTH;
 }
 
-static const struct { const char *name; void (*run)(void); } checks[] = {
-	{ "params", check_params },
-	{ "flags", check_flags },
-	{ "add_race", check_add_race },
-	{ "start_vs_del", check_start_vs_del },
-	{ "stop_unstarted", check_stop_unstarted },
-	{ "start_after_stop", check_start_after_stop },
-	{ "thread_death", check_thread_death },
-	{ "partial", check_partial },
-	{ "update_size", check_update_size },
-	{ "requeue_stop", check_requeue_stop },
+/* The test knob that makes a chosen control command stall until cleared. */
+static void check_stall_knob(void)
+{
+	static const char knob[] = "/sys/module/ublk_drv/parameters/debug_stall_cmd";
+	struct ublksrv_ctrl_dev_info info = dev_info_for(DEV_ID, 0);
+	char nr[8];
+	uint64_t add;
+
+	snprintf(nr, sizeof(nr), "%u", UBLK_CMD_ADD_DEV);
+	check("debug_stall_cmd set to ADD_DEV", write_file(knob, nr), 0);
+	add = ctrl_submit(UBLK_U_CMD_ADD_DEV, &(struct ublksrv_ctrl_cmd){ .dev_id = DEV_ID,
+		.queue_id = (__u16)-1, .addr = (uintptr_t)&info, .len = sizeof(info) });
+	check("ADD_DEV stalls", ctrl_wait(add, 2), -ETIME);
+	check("debug_stall_cmd cleared", write_file(knob, "0"), 0);
+	check("ADD_DEV completes once cleared", ctrl_wait(add, 10), 0);
+	del_dev(DEV_ID, NULL);
+}
+
+/*
+ * Defect 6: START_DEV with one of its allocations failed (failslab, on the
+ * kernels that have it: the debug kernel), at random, 150 times. Whatever
+ * START_DEV does after add_disk() took its reference, a failure must not
+ * keep the device: DEL_DEV frees it at once.
+ */
+static int failslab(const char *name, const char *val)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/failslab/%s", name);
+	return write_file(path, val);
+}
+
+/*
+ * START_DEV from a child whose allocations (and those of the io-wq worker
+ * that runs the command, created after) failslab may fail: 0, -errno, or
+ * 1000 + the step of the child's own set-up that failed.
+ */
+static int start_failing(unsigned int id, pid_t srv_pid)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring r;
+	int status, res = -ECHILD;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		struct ublksrv_ctrl_cmd c = cmd_for(id, NULL, 0);
+
+		if (io_uring_queue_init(4, &r, IORING_SETUP_SQE128) < 0)
+			_exit(101);
+		if (write_file("/proc/self/make-it-fail", "1"))
+			_exit(102);
+		c.data[0] = srv_pid;
+		memcpy(uring_cmd_sqe(&r, ctrl_fd, UBLK_U_CMD_START_DEV, 1)->cmd, &c, sizeof(c));
+		if (io_uring_submit_and_wait(&r, 1) < 0 || io_uring_peek_cqe(&r, &cqe))
+			_exit(103);
+		_exit(cqe->res < 0 && -cqe->res < 100 ? -cqe->res : cqe->res ? 104 : 0);
+	}
+	alarm(30);
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		res = WEXITSTATUS(status) > 100 ? 1000 + WEXITSTATUS(status) : -WEXITSTATUS(status);
+	alarm(0);
+	return res;
+}
+
+static void check_alloc_fail(void)
+{
+	unsigned int round, failed = 0, started = 0, kept = 0, setup = 0;
+	struct srv srv;
+	int ret;
+
+	check("failslab: 10% of this test's allocations, once per START_DEV",
+	      failslab("task-filter", "Y") || failslab("probability", "10") ||
+	      failslab("interval", "1") || failslab("ignore-gfp-wait", "N") ||
+	      failslab("verbose", "0"), 0);
+	for (round = 0; round < 150; round++) {
+		if (new_dev(DEV_ID, 0, NULL))
+			break;
+		srv = srv_start(DEV_ID, 0);
+		if (srv_report(&srv, REP_READY, 10).kind != REP_READY)
+			break;
+		failslab("times", "1");
+		ret = start_failing(DEV_ID, srv.pid);
+		failslab("times", "0");
+		if (ret >= 1000 && !setup++)
+			printf("-- set-up step %d of the START_DEV child failed\n", ret - 1000);
+		started += ret == 0;
+		failed += ret < 0;
+		srv_end(&srv);
+		if (simple(UBLK_U_CMD_DEL_DEV, DEV_ID, 0) != 0 || dev_state(DEV_ID) != -ENODEV)
+			kept++;
+	}
+	printf("-- %u rounds: START_DEV failed %u times, got through %u times\n",
+	       round, failed, started);
+	check("150 rounds", round, 150);
+	check("the START_DEV child set itself up", setup, 0);
+	check("START_DEV failed in some rounds", failed > 0, 1);
+	check("START_DEV got through in some rounds", started > 0, 1);
+	check("every device freed by DEL_DEV", kept, 0);
+}
+
+/* Run by default, or (explicit) only when named. */
+static const struct { const char *name; void (*run)(void); int explicit; } checks[] = {
+	{ "params", check_params, 0 },
+	{ "flags", check_flags, 0 },
+	{ "add_race", check_add_race, 0 },
+	{ "start_vs_del", check_start_vs_del, 0 },
+	{ "stop_unstarted", check_stop_unstarted, 0 },
+	{ "start_after_stop", check_start_after_stop, 0 },
+	{ "thread_death", check_thread_death, 0 },
+	{ "partial", check_partial, 0 },
+	{ "update_size", check_update_size, 0 },
+	{ "requeue_stop", check_requeue_stop, 0 },
+	{ "stall_knob", check_stall_knob, 0 },
+	{ "alloc_fail", check_alloc_fail, 1 },
 };
 
 
@@ -878,7 +982,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		for (a = 1; a < argc && strcmp(argv[a], checks[i].name); a++)
 			;
-		if (argc > 1 && a == argc)
+		if (argc > 1 ? a == argc : checks[i].explicit)
 			continue;
 		printf("== %s\n", checks[i].name);
 		checks[i].run();
