@@ -269,10 +269,10 @@ int add_run(int argc, char **argv, const char *fixed_target,
 		*dev_id = res.dev_id;
 	else
 		printf("/dev/ublkb%d\n", res.dev_id);
-	if (o.foreground) {
-		fflush(stdout);
+	fflush(stdout);
+	ublk_server_confirm(&res);
+	if (o.foreground)
 		return wait_foreground(res.pid);
-	}
 	return EXIT_OK;
 }
 

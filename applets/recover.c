@@ -186,6 +186,8 @@ static int recover_one(struct ublk_ctrl *c, unsigned int id,
 		return EXIT_FAIL;
 	}
 	printf("/dev/ublkb%u\n", id);
+	fflush(stdout);
+	ublk_server_confirm(&res);
 	return EXIT_OK;
 }
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * The per-device server and its start-up handshake. `add` forks the server,
- * which creates the device itself and reports over a pipe: "ID <id> <pid>
+ * which creates the device itself and reports over a socket: "ID <id> <pid>
  * <start time>" once ADD_DEV succeeded, then "OK" when /dev/ublkbN is
  * usable or "ERR <text>". End of file without "OK" means the server
  * died; the parent then removes whatever it had created, so a failed add
- * leaves nothing.
+ * leaves nothing. add answers "OK" with one byte once it has printed the
+ * device (ublk_server_confirm): without it (add was killed) the server
+ * removes the device itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,31 +29,50 @@
 #define START_TIMEOUT_MS	60000
 #define EXIT_TIMEOUT_MS		10000
 
-static void report(int fd, const char *fmt, ...)
+/* One line to add; false when nobody reads any more (add was killed). */
+static bool report(int fd, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
+	ssize_t w;
 	int n;
 
 	if (fd < 0)
-		return;
+		return true;
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return;
+		return true;
 	if (n > (int)sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	while (write(fd, line, n) < 0 && errno == EINTR)
+	while ((w = write(fd, line, n)) < 0 && errno == EINTR)
 		;
+	return w >= 0 || errno != EPIPE;
+}
+
+/*
+ * add answers "OK" with one byte once it has told the user; end of file
+ * means it was killed before (our write of "OK" succeeds while it lives).
+ */
+static bool report_read(int fd)
+{
+	ssize_t n;
+	char c;
+
+	if (fd < 0)
+		return true;
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	return n == 1;
 }
 
 /* "ID <id> <pid> <start time>": add signals the server only while that pid is it. */
-static void report_id(int fd, unsigned int id)
+static bool report_id(int fd, unsigned int id)
 {
-	report(fd, "ID %u %d %llu", id, (int)getpid(),
-	       (unsigned long long)ublk_pid_start_time(getpid()));
+	return report(fd, "ID %u %d %llu", id, (int)getpid(),
+		      (unsigned long long)ublk_pid_start_time(getpid()));
 }
 
 static const struct ublk_tgt_ops *const targets[] = {
@@ -128,16 +150,16 @@ static int save_state(struct ublk_dev *dev)
 }
 
 /*
- * Sleep until the queues end; SIGINT or SIGTERM stops the device first,
- * with --recovery too: shutdown and service managers send it to end a
- * service, and a device kept QUIESCED after it would park IO (a mounted
- * filesystem's last sync) until someone ran recover. Recovery is for a
- * server that failed.
+ * Sleep until the queues end (stopped: we stopped the device already).
+ * SIGINT or SIGTERM stops the device first, with --recovery too:
+ * shutdown and service managers send it to end a service, and a device
+ * kept QUIESCED after it would park IO (a mounted filesystem's last sync)
+ * until someone ran recover. Recovery is for a server that failed.
  */
 static bool serve_until_stopped(struct ublk_ctrl *c, struct ublk_dev *dev,
-				const sigset_t *sigs)
+				const sigset_t *sigs, bool stopped)
 {
-	bool self_stop = false;
+	bool self_stop = stopped;
 	int sig;
 
 	for (;;) {
@@ -209,7 +231,11 @@ static int add_device(struct ublk_ctrl *ctrl, struct ublk_dev *dev,
 			report(report_fd, "ERR ADD_DEV: %s", strerror(-ret));
 		return ret;
 	}
-	report_id(report_fd, dev->info.dev_id);
+	if (!report_id(report_fd, dev->info.dev_id)) {
+		/* add was killed (Ctrl-C, timeout): nobody else will undo this */
+		ublk_ctrl_del_dev(ctrl, dev->info.dev_id, false);
+		return -EPIPE;
+	}
 	set_io_opcodes(dev);
 	/* the driver drops flags it does not know: check what we got */
 	missing = dev->opts.flags & (UBLK_RECOVERY_FLAGS | UBLK_ZERO_COPY_FLAGS) &
@@ -293,7 +319,7 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 	struct ublk_ctrl ctrl;
 	struct ublk_params params;
 	struct ublk_dev dev;
-	bool self_stop;
+	bool self_stop, delivered, orphaned;
 	sigset_t sigs;
 	int ret;
 
@@ -390,11 +416,19 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 			ublk_ctrl_stop_dev(&ctrl, dev.info.dev_id);
 		return 1;
 	}
-	report(report_fd, "OK");
+	/*
+	 * add was killed during start-up (Ctrl-C, timeout): nobody knows of
+	 * the device, stop it as SIGTERM would. A recovered device serves on:
+	 * stopping it would lose its data.
+	 */
+	delivered = report(report_fd, "OK") && report_read(report_fd);
+	orphaned = !delivered && !o->recover;
 	if (report_fd >= 0)
 		close(report_fd);
+	if (orphaned)
+		ublk_ctrl_stop_dev(&ctrl, dev.info.dev_id);
 
-	self_stop = serve_until_stopped(&ctrl, &dev, &sigs);
+	self_stop = serve_until_stopped(&ctrl, &dev, &sigs, orphaned);
 
 	ublk_queues_join(&dev);
 	close(dev.cdev_fd);
@@ -470,8 +504,10 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 	res->dev_id = -1;
 	res->pid = -1;
 	res->start_time = 0;
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, len, "pipe: %s", strerror(errno));
+	res->report_fd = -1;
+	/* both ways: "OK" is answered, so that the server knows it was read */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) {
+		snprintf(err, len, "socketpair: %s", strerror(errno));
 		return -1;
 	}
 	pid = fork();
@@ -510,6 +546,15 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 			waitpid(pid, &status, 0);
 		return -1;
 	}
-	close(p[0]);
+	res->report_fd = p[0];
 	return 0;
+}
+
+void ublk_server_confirm(struct ublk_spawn_result *res)
+{
+	if (res->report_fd < 0)
+		return;
+	send(res->report_fd, "A", 1, MSG_NOSIGNAL);
+	close(res->report_fd);
+	res->report_fd = -1;
 }

@@ -86,12 +86,13 @@ void ublk_server_exit(struct ublk_ctrl *c, unsigned int id, bool self_stop)
 {
 	struct ublk_state st;
 
-	if (self_stop)
-		ublk_ctrl_del_dev(c, id, false);
-	else if (waits_for_recover(c, id))
+	if (!self_stop && waits_for_recover(c, id))
 		return;
+	/* first, so that no state file outlives its device */
 	if (ublk_state_read(id, &st) == 0 && st.pid == getpid())
 		ublk_state_remove(id);
+	if (self_stop)
+		ublk_ctrl_del_dev(c, id, false);
 }
 
 int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,

@@ -280,6 +280,7 @@ struct ublk_spawn_result {
 	int dev_id;
 	pid_t pid;
 	uint64_t start_time;	/* the server's: what proves pid is still it */
+	int report_fd;		/* open until ublk_server_confirm() */
 };
 /*
  * Create and serve a device. Without opts->foreground it forks a server and
@@ -288,6 +289,11 @@ struct ublk_spawn_result {
  */
 int ublk_server_spawn(const struct ublk_dev_opts *o,
 		      struct ublk_spawn_result *res, char *err, size_t len);
+/*
+ * After a spawn that succeeded, once the user has been told: until then a
+ * killed add (Ctrl-C, timeout) makes a new device's server remove it.
+ */
+void ublk_server_confirm(struct ublk_spawn_result *res);
 
 /* ---- teardown.c ---- */
 /* Stop and delete device id, wait for its server; returns 0 or -errno. */

@@ -75,8 +75,11 @@ int ublk_server_spawn(const struct ublk_dev_opts *o, struct ublk_spawn_result *r
 	fake_spawned_opts = *o;
 	res->dev_id = o->dev_id < 0 ? 0 : o->dev_id;
 	res->pid = 1;
+	res->report_fd = -1;
 	return 0;
 }
+
+void ublk_server_confirm(struct ublk_spawn_result *res) { }
 
 int fake_stopped, fake_deleted;
 
