@@ -201,7 +201,7 @@ test)
 	vm_step bench/run --quick --kernel unstable --kernel stable
 	# our module on the debug kernel (KASAN, lockdep, KFENCE, hung tasks):
 	# the module's own scenarios and its recovery paths; all with the flag
-	debug_scenarios="kmod_defects kmod_hostile kmod_kill_many kmod_spread_del kmod_torture
+	debug_scenarios="kmod_defects kmod_alloc_fail kmod_hostile kmod_kill_many kmod_spread_del kmod_torture
 		kmod_cycle recover_modes del_during_io kill_server"
 	[ $debug_kernel = 1 ] && debug_scenarios=""
 	if (kmod_debug); then

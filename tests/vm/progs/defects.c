@@ -882,8 +882,8 @@ static int failslab(const char *name, const char *val)
 
 /*
  * START_DEV from a child whose allocations (and those of the io-wq worker
- * that runs the command, created after) failslab may fail: 0, -errno, or
- * 1000 + the step of the child's own set-up that failed.
+ * that runs the command, created after) failslab may fail: 0, -1 when it
+ * failed, or 1000 + the step of the child's own set-up that failed.
  */
 static int start_failing(unsigned int id, pid_t srv_pid)
 {
@@ -904,7 +904,7 @@ static int start_failing(unsigned int id, pid_t srv_pid)
 		memcpy(uring_cmd_sqe(&r, ctrl_fd, UBLK_U_CMD_START_DEV, 1)->cmd, &c, sizeof(c));
 		if (io_uring_submit_and_wait(&r, 1) < 0 || io_uring_peek_cqe(&r, &cqe))
 			_exit(103);
-		_exit(cqe->res < 0 && -cqe->res < 100 ? -cqe->res : cqe->res ? 104 : 0);
+		_exit(cqe->res < 0 ? 1 : cqe->res ? 104 : 0);
 	}
 	alarm(30);
 	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
