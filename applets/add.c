@@ -135,14 +135,32 @@ static void forward_signal(int sig)
 		kill(fg_server, sig);
 }
 
+/*
+ * Once the server is told that add succeeded, a SIGINT, SIGTERM or SIGHUP
+ * must not make add exit as killed while its device stays: they wait
+ * (and are dropped at exit). Returns the mask to restore.
+ */
+static sigset_t hold_exit_signals(void)
+{
+	sigset_t set, old;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	return old;
+}
+
 /* --foreground: stay until the server ends, passing it our signals. */
-static int wait_foreground(pid_t pid)
+static int wait_foreground(pid_t pid, const sigset_t *mask)
 {
 	int status;
 
 	fg_server = pid;
 	signal(SIGINT, forward_signal);
 	signal(SIGTERM, forward_signal);
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return EXIT_FAIL;
@@ -155,6 +173,7 @@ int add_run(int argc, char **argv, const char *fixed_target,
 	struct ublk_spawn_result res;
 	struct ublk_dev_opts o;
 	bool size_given = false;
+	sigset_t mask;
 	unsigned int v;
 	char err[512];
 	int c, ret;
@@ -270,9 +289,10 @@ int add_run(int argc, char **argv, const char *fixed_target,
 	else
 		printf("/dev/ublkb%d\n", res.dev_id);
 	fflush(stdout);
+	mask = hold_exit_signals();
 	ublk_server_confirm(&res);
 	if (o.foreground)
-		return wait_foreground(res.pid);
+		return wait_foreground(res.pid, &mask);
 	return EXIT_OK;
 }
 
