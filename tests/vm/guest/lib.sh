@@ -65,3 +65,49 @@ wait_io() {
 		fail "no IO on $1"
 	note "IO running on $1: $(io_count $1) requests done"
 }
+
+# bounded LIMIT OUT CMD...: CMD, its output into OUT, waited for at most
+# LIMIT seconds: a process stuck in the kernel can be neither killed nor
+# waited for (nor can a pipe from it end). Sets rc to CMD's exit status,
+# or to "stuck" (then SIGKILLs it, which may or may not help).
+bounded() {
+	local limit=$1 out=$2 i=0
+	shift 2
+	rm -f "$out.rc" "$out.pid"
+	{ "$@" & echo $! > "$out.pid"; wait $!; echo $? > "$out.rc"; } > "$out" 2>&1 &
+	while [ ! -s "$out.rc" ] && [ $i -lt $((limit * 10)) ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	if [ -s "$out.rc" ]; then
+		rc=$(cat "$out.rc")
+	else
+		rc=stuck
+		kill -9 "$(cat "$out.pid")" 2>/dev/null
+	fi
+}
+
+# stress LIMIT MODE ARGS...: ublk-stress MODE ARGS within LIMIT seconds,
+# its output in /tmp/t/out; fails on its first FAIL line, a hang or an
+# exit status other than 0
+stress() {
+	local limit=$1 first
+	shift
+	echo "+ ublk-stress $*"
+	bounded "$limit" /tmp/t/out ublk-stress "$@"
+	cat /tmp/t/out
+	first=$(grep -m 1 '^FAIL' /tmp/t/out)
+	[ -n "$first" ] && fail "${first#FAIL }"
+	[ "$rc" = stuck ] && fail "ublk-stress $1 did not end within $limit s"
+	[ "$rc" = 0 ] || fail "ublk-stress $1 exited $rc"
+}
+
+# reload_kmod: nothing left behind, and our module unloads and loads again
+reload_kmod() {
+	no_devices
+	ls /dev/ublkc* >/dev/null 2>&1 && fail "char nodes left: $(ls /dev/ublkc*)"
+	run rmmod ublk_drv
+	[ -d /sys/module/ublk_drv ] && fail "module still loaded after rmmod"
+	run insmod /kmod/ublk_drv.ko
+	[ -f /sys/module/ublk_drv/version ] || fail "our module did not load again"
+}

@@ -8,26 +8,19 @@
  * "FAIL ..." per check; exit 0 only when every check passed. The guest
  * scenario checks the kernel log and that the module unloads afterwards.
  */
-#include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
-#include <linux/ublk_cmd.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "ublk_test.h"
 
 #define DEV_ID		7
-#define DEPTH		4
-#define BUF_BYTES	(64 << 10)
+#define DEPTH		TEST_DEPTH
+#define BUF_BYTES	TEST_BUF_BYTES
 #define IO_TAG		(1ULL << 32)	/* user_data of IO commands */
 #define PATTERN		0xa5
 
-static int *failures;		/* shared with the server child */
 static struct io_uring ring;	/* SQE128: control and IO commands */
 static int ctrl_fd = -1, cdev_fd = -1;
 static unsigned char *bufs[DEPTH];
@@ -35,27 +28,9 @@ static int served;		/* IO requests answered automatically */
 static int user_copy;		/* the device under test has UBLK_F_USER_COPY */
 static int last_io_res;		/* result of the fetch that wait_for() returned */
 
-static void check(const char *what, long got, long want)
-{
-	if (got == want) {
-		printf("ok %s\n", what);
-	} else {
-		printf("FAIL %s: got %ld, want %ld\n", what, got, want);
-		__atomic_fetch_add(failures, 1, __ATOMIC_SEQ_CST);
-	}
-	fflush(stdout);
-}
-
 static struct io_uring_sqe *new_sqe(int fd, unsigned int op, uint64_t data)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-
-	memset(sqe, 0, 2 * sizeof(*sqe));
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = fd;
-	sqe->cmd_op = op;
-	sqe->user_data = data;
-	return sqe;
+	return uring_cmd_sqe(&ring, fd, op, data);
 }
 
 static void queue_io(unsigned int op, unsigned int q_id, unsigned int tag, int result, uint64_t addr)
@@ -143,21 +118,9 @@ static int io_cmd(unsigned int op, unsigned int q_id, unsigned int tag, int resu
 	return wait_for(IO_TAG | tag, 0, NULL);
 }
 
-static struct ublksrv_ctrl_cmd cmd_for(unsigned int id, void *buf, unsigned int len)
-{
-	struct ublksrv_ctrl_cmd c = {
-		.dev_id = id, .queue_id = (__u16)-1, .addr = (uintptr_t)buf, .len = len,
-	};
-	return c;
-}
-
 static struct ublksrv_ctrl_dev_info dev_info(__u64 flags)
 {
-	struct ublksrv_ctrl_dev_info info = {
-		.nr_hw_queues = 1, .queue_depth = DEPTH, .max_io_buf_bytes = BUF_BYTES,
-		.dev_id = DEV_ID, .flags = flags,
-	};
-	return info;
+	return dev_info_for(DEV_ID, flags);
 }
 
 static int add_dev(struct ublksrv_ctrl_dev_info *info, unsigned int id)
@@ -174,20 +137,6 @@ static int simple(unsigned int op, unsigned int id, __u64 data0)
 	c.data[0] = data0;
 	/* START_DEV's partition scan needs this server's answers */
 	return ctrl(op, &c, op == UBLK_U_CMD_START_DEV);
-}
-
-static struct ublk_params good_params(void)
-{
-	struct ublk_params p = {
-		.len = sizeof(p),
-		.types = UBLK_PARAM_TYPE_BASIC,
-		.basic = {
-			.logical_bs_shift = 9, .physical_bs_shift = 12,
-			.io_opt_shift = 12, .io_min_shift = 9,
-			.max_sectors = BUF_BYTES >> 9, .dev_sectors = 1 << 20,
-		},
-	};
-	return p;
 }
 
 static int set_params(struct ublk_params *p, unsigned int len)
@@ -591,9 +540,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "--write"))
 		return reader_main(atoi(argv[2]), 1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	failures = mmap(NULL, sizeof(*failures), PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (failures == MAP_FAILED)
+	if (init_failures())
 		return 1;
 	ctrl_fd = open("/dev/ublk-control", O_RDWR | O_CLOEXEC);
 	if (ctrl_fd < 0 || io_uring_queue_init(64, &ring, IORING_SETUP_SQE128) < 0 ||

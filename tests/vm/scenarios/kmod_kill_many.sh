@@ -7,39 +7,9 @@
 # and the module unloads and loads again.
 . /scenarios/lib.sh
 
-# bounded LIMIT OUT CMD...: CMD, its output into OUT, waited for at most
-# LIMIT seconds: a process stuck in the kernel can be neither killed nor
-# waited for (nor can a pipe from it end). Sets rc to CMD's exit status,
-# or to "stuck" (then SIGKILLs it, which may or may not help).
-bounded() {
-	local limit=$1 out=$2 i=0
-	shift 2
-	rm -f "$out.rc" "$out.pid"
-	{ "$@" & echo $! > "$out.pid"; wait $!; echo $? > "$out.rc"; } > "$out" 2>&1 &
-	while [ ! -s "$out.rc" ] && [ $i -lt $((limit * 10)) ]; do
-		usleep 100000
-		i=$((i + 1))
-	done
-	if [ -s "$out.rc" ]; then
-		rc=$(cat "$out.rc")
-	else
-		rc=stuck
-		kill -9 "$(cat "$out.pid")" 2>/dev/null
-	fi
-}
-
 [ -f /sys/module/ublk_drv/version ] || fail "our ublk_drv is not loaded"
-echo "+ ublk-stress kill-many"
-bounded 150 /tmp/t/out ublk-stress kill-many
-cat /tmp/t/out
-first=$(grep -m 1 '^FAIL' /tmp/t/out)
-[ -n "$first" ] && fail "${first#FAIL }"
-[ $rc = stuck ] && fail "ublk-stress kill-many did not end within 150 s"
-[ $rc = 0 ] || fail "ublk-stress kill-many exited $rc"
+stress 150 kill-many
 rounds=$(grep -c '^kill-many: round .*all devices gone' /tmp/t/out)
 [ "$rounds" -ge 3 ] || fail "only $rounds rounds completed"
-no_devices
-run rmmod ublk_drv
-[ -d /sys/module/ublk_drv ] && fail "module still loaded after rmmod"
-run insmod /kmod/ublk_drv.ko
+reload_kmod
 echo "ok: $rounds rounds"

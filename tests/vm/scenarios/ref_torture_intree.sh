@@ -1,41 +1,20 @@
 # The ublk-stress tests of kmod_kill_many, kmod_spread_del and kmod_torture
 # (tests/vm/progs/stress.c) on the kernel's own ublk_drv: the reference for
-# our module. Runs only when asked, with ublk.reference=all (or a comma
-# list of kill-many, spread-del, torture) on the kernel command line:
-#   VM_APPEND=ublk.reference=all ./build.sh vm --kernel stable torture_intree
-# because 6.12's driver hangs or oopses under spread-del and the torture.
-# What fails here is the in-tree driver's doing (or the test's), not our
-# module's: each failure is printed, with the driver's kernel-log
-# complaints (then cleared, so that init does not count them), and the
-# scenario SKIPs naming them. After a test that got stuck in the kernel
-# the rest are not run: the driver is wedged. The torture runs last, for
-# ublk.torture_secs or 30 s. One test per boot gives the cleanest picture.
+# our module. A ref_* scenario runs only when named, since 6.12's driver
+# hangs or oopses under spread-del and the torture:
+#   ./build.sh vm --kernel stable ref_torture_intree
+# ublk.reference=LIST on the kernel command line (VM_APPEND) picks some of
+# kill-many, spread-del, torture (default: all). What fails here is the
+# in-tree driver's doing (or the test's), not our module's: each failure
+# is printed, with the driver's kernel-log complaints (then cleared, so
+# that init does not count them), and the scenario SKIPs naming them.
+# After a test that got stuck in the kernel the rest are not run: the
+# driver is wedged. The torture runs last, for ublk.torture_secs or 30 s.
+# One test per boot gives the cleanest picture.
 . /scenarios/lib.sh
 
-# bounded LIMIT OUT CMD...: CMD, its output into OUT, waited for at most
-# LIMIT seconds: a process stuck in the kernel can be neither killed nor
-# waited for (nor can a pipe from it end). Sets rc to CMD's exit status,
-# or to "stuck" (then SIGKILLs it, which may or may not help).
-bounded() {
-	local limit=$1 out=$2 i=0
-	shift 2
-	rm -f "$out.rc" "$out.pid"
-	{ "$@" & echo $! > "$out.pid"; wait $!; echo $? > "$out.rc"; } > "$out" 2>&1 &
-	while [ ! -s "$out.rc" ] && [ $i -lt $((limit * 10)) ]; do
-		usleep 100000
-		i=$((i + 1))
-	done
-	if [ -s "$out.rc" ]; then
-		rc=$(cat "$out.rc")
-	else
-		rc=stuck
-		kill -9 "$(cat "$out.pid")" 2>/dev/null
-	fi
-}
-
 want=$(sed -n 's/.*ublk\.reference=\([^ ]*\).*/\1/p' /proc/cmdline)
-[ -n "$want" ] || skip "reference run, only with ublk.reference=all on the kernel command line"
-[ "$want" = all ] && want=kill-many,spread-del,torture
+[ "${want:-all}" = all ] && want=kill-many,spread-del,torture
 # with --driver kmod ours is loaded: swap in the kernel's (init swaps back)
 [ -f /sys/module/ublk_drv/version ] && run rmmod ublk_drv
 [ -d /sys/module/ublk_drv ] || modprobe ublk_drv || skip "the kernel has no ublk_drv"
