@@ -53,6 +53,7 @@ static const struct option longopts[] = {
 	{ "recovery",	optional_argument, NULL, OPT_RECOVERY },
 	{ "zero-copy",	optional_argument, NULL, OPT_ZERO_COPY },
 	{ "auto-buf-reg", no_argument,	   NULL, OPT_AUTO_BUF_REG },
+	TIMEOUT_OPTION,
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -253,6 +254,10 @@ int add_run(int argc, char **argv, const char *fixed_target,
 			if (parse_recovery(optarg, &o.flags))
 				return usage_error("unknown recovery mode '%s' (requeue, reissue "
 						   "or fail-io)", optarg);
+			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			return show_usage(help);

@@ -42,6 +42,8 @@ APPLET(zero-copy-experimental, zero_copy_experimental_main, "loop without copyin
 "                          calls itself @ublkctl, which systemd spares at\n" \
 "                          switch_root and shutdown, and the OOM killer\n" \
 "                          leaves it alone (set by the initramfs scripts)\n" \
+"     --timeout S          give up on a driver command after S seconds\n" \
+"                          (default 30, 0: never)\n" \
 " -h, --help               this text\n"
 
 /*

@@ -17,6 +17,8 @@ static const char usage[] =
 " -n, --number ID   the device to delete\n"
 " -a, --all         every ublk device\n"
 "     --async       do not wait for the server and the deletion to finish\n"
+"     --timeout S   give up on a driver command after S seconds (default\n"
+"                   30, 0: never)\n"
 " -h, --help        this text\n"
 "\n"
 "Exit status: 0 when every device asked for is gone, 1 otherwise.\n";
@@ -29,13 +31,14 @@ int del_main(int argc, char **argv)
 		{ "number", required_argument, NULL, 'n' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "async", no_argument, NULL, 'A' },
+		TIMEOUT_OPTION,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	unsigned int given[256], *ids = given;
 	bool all = false, async = false;
 	struct ublk_ctrl c;
-	int n = 0, i, opt, ret, status = EXIT_OK;
+	int n = 0, i, opt, ret, lock, status = EXIT_OK;
 
 	while ((opt = getopt_long(argc, argv, ":n:ah", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -51,6 +54,10 @@ int del_main(int argc, char **argv)
 			break;
 		case 'A':
 			async = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			return show_usage(usage);
@@ -70,7 +77,13 @@ int del_main(int argc, char **argv)
 			n = 0;
 	}
 	for (i = 0; i < n; i++) {
+		lock = lock_device(ids[i]);
+		if (lock < 0) {
+			status = EXIT_FAIL;
+			continue;
+		}
 		ret = ublk_dev_remove(&c, ids[i], async, SERVER_EXIT_TIMEOUT_MS);
+		ublk_unlock(lock);
 		if (ret < 0 && !(all && ret == -ENODEV)) {
 			error_msg("device %u: %s", ids[i], ctrl_strerror(ret));
 			status = EXIT_FAIL;

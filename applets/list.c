@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* list: the devices, as an aligned table for people or JSON for programs. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ static const char usage[] =
 "Options:\n"
 " -n, --number ID   only this device\n"
 " -J, --json        JSON output: {\"ublkdevices\":[{...}]}\n"
+"     --timeout S   give up on a driver command after S seconds (default\n"
+"                   30, 0: never)\n"
 " -h, --help        this text\n"
 "\n"
 "Columns: ID STATE TARGET SIZE QUEUES DEPTH BS PID FILE. STATE is the\n"
@@ -127,6 +130,7 @@ int list_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "number", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'J' },
+		TIMEOUT_OPTION,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -135,7 +139,7 @@ int list_main(int argc, char **argv)
 	struct ublk_ctrl c;
 	struct row r;
 	bool json = false, one = false;
-	int n, i, c_, ret, shown = 0;
+	int n, i, c_, ret, shown = 0, status = EXIT_OK;
 
 	while ((c_ = getopt_long(argc, argv, ":n:Jh", longopts, NULL)) != -1) {
 		switch (c_) {
@@ -146,6 +150,10 @@ int list_main(int argc, char **argv)
 			break;
 		case 'J':
 			json = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			return show_usage(usage);
@@ -171,12 +179,13 @@ int list_main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		ret = load_row(&c, ids[i], &r, &st);
 		if (ret < 0) {
-			if (one) {
-				error_msg("device %u: %s", ids[i], ctrl_strerror(ret));
-				ublk_ctrl_close(&c);
-				return EXIT_FAIL;
-			}
-			continue;	/* deleted while we looked */
+			if (!one && (ret == -ENODEV || ret == -ENOENT))
+				continue;	/* deleted while we looked */
+			error_msg("device %u: %s", ids[i], ctrl_strerror(ret));
+			status = EXIT_FAIL;
+			if (ret == -ETIMEDOUT)
+				break;	/* the driver is stuck: the rest would be too */
+			continue;
 		}
 		if (one && !json)
 			print_header();
@@ -191,5 +200,5 @@ int list_main(int argc, char **argv)
 	if (!one)
 		free(ids);
 	ublk_ctrl_close(&c);
-	return EXIT_OK;
+	return status;
 }

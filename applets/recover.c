@@ -28,6 +28,8 @@ static const char usage[] =
 " -a, --all                every device that waits for a server\n"
 " -t, --type TYPE          target, when the state file is gone\n"
 " -f, --file FILE          loop: backing file, when the state file is gone\n"
+"     --timeout S          give up on a driver command after S seconds\n"
+"                          (default 30, 0: never)\n"
 " -h, --help               this text\n"
 "\n"
 "Exit status: 0 when every device serves IO again, 1 when one could not be\n"
@@ -38,6 +40,7 @@ static const struct option longopts[] = {
 	{ "all",	no_argument,	   NULL, 'a' },
 	{ "type",	required_argument, NULL, 't' },
 	{ "file",	required_argument, NULL, 'f' },
+	TIMEOUT_OPTION,
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -132,8 +135,8 @@ static int recovery_opts(unsigned int id, const struct ublksrv_ctrl_dev_info *in
 	return EXIT_OK;
 }
 
-static int recover_one(struct ublk_ctrl *c, unsigned int id,
-		       const struct ublk_dev_opts *cmdline, bool quiet_if_live)
+static int recover_locked(struct ublk_ctrl *c, unsigned int id,
+			  const struct ublk_dev_opts *cmdline, bool quiet_if_live)
 {
 	struct ublksrv_ctrl_dev_info info;
 	struct ublk_spawn_result res;
@@ -191,6 +194,19 @@ static int recover_one(struct ublk_ctrl *c, unsigned int id,
 	return EXIT_OK;
 }
 
+/* Under the device's lock: a del or another recover of it waits for us. */
+static int recover_one(struct ublk_ctrl *c, unsigned int id,
+		       const struct ublk_dev_opts *cmdline, bool quiet_if_live)
+{
+	int lock = lock_device(id), rc;
+
+	if (lock < 0)
+		return EXIT_FAIL;
+	rc = recover_locked(c, id, cmdline, quiet_if_live);
+	ublk_unlock(lock);
+	return rc;
+}
+
 int recover_main(int argc, char **argv)
 {
 	struct ublk_dev_opts cmdline;
@@ -220,6 +236,10 @@ int recover_main(int argc, char **argv)
 			if (strlen(optarg) >= sizeof(cmdline.file) ||
 			    !realpath(optarg, cmdline.file))
 				return usage_error("bad backing file '%s'", optarg);
+			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			return show_usage(usage);

@@ -91,7 +91,7 @@ int open_ctrl(struct ublk_ctrl *c)
 		return EXIT_FAIL;
 	}
 	if (ret) {
-		error_msg("%s: %s", UBLK_CONTROL_PATH, strerror(-ret));
+		error_msg("%s: %s", UBLK_CONTROL_PATH, ublk_ctrl_strerror(ret));
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
@@ -101,7 +101,30 @@ const char *ctrl_strerror(int err)
 {
 	if (err == -ENODEV || err == -ENOENT)
 		return "no such device";
-	return strerror(-err);
+	return ublk_ctrl_strerror(err);
+}
+
+int lock_device(unsigned int id)
+{
+	unsigned int wait_ms = ublk_ctrl_timeout_ms ? UBLK_LOCK_TIMEOUT_MS : 0;
+	int fd = ublk_lock_dev(id, wait_ms);
+
+	if (fd == -EBUSY)
+		error_msg("device %u: another ublkctl has held it for %u s: try again",
+			  id, wait_ms / 1000);
+	else if (fd < 0)
+		error_msg("device %u: %s", id, ublk_state_dir_strerror(fd));
+	return fd;
+}
+
+int parse_timeout(const char *arg)
+{
+	unsigned int secs;
+
+	if (ublk_parse_uint(arg, 0, 86400, &secs))
+		return usage_error("invalid timeout '%s' (seconds, 0-86400; 0: none)", arg);
+	ublk_ctrl_timeout_ms = secs * 1000;
+	return EXIT_OK;
 }
 
 int parse_dev_id(const char *arg, unsigned int *id)

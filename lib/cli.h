@@ -27,6 +27,21 @@ int show_usage(const char *usage);
 /* Flushes stdout; a write error there turns success into failure. */
 int finish(int code);
 
+/*
+ * --timeout SECONDS: every applet that talks to the driver takes it, as
+ * OPT_TIMEOUT in its option table; parse_timeout() sets the deadline of
+ * each control command, or prints a usage error and returns EXIT_USAGE.
+ */
+#define OPT_TIMEOUT		0x1000
+#define TIMEOUT_OPTION		{ "timeout", required_argument, NULL, OPT_TIMEOUT }
+int parse_timeout(const char *arg);
+
+/*
+ * Takes device id's lock (see lib/lock.c), waiting while another ublkctl
+ * holds it; a descriptor for ublk_unlock(), or -1 after saying why not.
+ */
+int lock_device(unsigned int id);
+
 /* Parses a device id; on error prints it and returns EXIT_USAGE. */
 int parse_dev_id(const char *arg, unsigned int *id);
 /* Opens the control device or says why not; returns 0 or EXIT_FAIL. */

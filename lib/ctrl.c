@@ -7,9 +7,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ublk.h"
@@ -29,39 +32,193 @@ static const unsigned int ctrl_encoded[] = {
 	[UBLK_CMD_GET_DEV_INFO2]	= UBLK_U_CMD_GET_DEV_INFO2,
 };
 
-/*
- * Submit one command and wait for its completion. A signal interrupts only
- * the wait, never the command: we wait again rather than resubmit.
- */
-static int ctrl_submit(struct ublk_ctrl *c, unsigned int op,
+unsigned int ublk_ctrl_timeout_ms = UBLK_CTRL_TIMEOUT_MS;
+
+#define UBLK_NEW_DEV	((__u32)-1)	/* ADD_DEV's id: the driver picks */
+
+/* The last command that did not complete in time, for ublk_ctrl_strerror(). */
+static struct {
+	unsigned int nr;
+	unsigned int dev_id;
+	unsigned int timeout_ms;
+} ctrl_stuck;
+
+static const char *const ctrl_names[] = {
+	[UBLK_CMD_GET_QUEUE_AFFINITY]	= "GET_QUEUE_AFFINITY",
+	[UBLK_CMD_GET_DEV_INFO]		= "GET_DEV_INFO",
+	[UBLK_CMD_ADD_DEV]		= "ADD_DEV",
+	[UBLK_CMD_DEL_DEV]		= "DEL_DEV",
+	[UBLK_CMD_START_DEV]		= "START_DEV",
+	[UBLK_CMD_STOP_DEV]		= "STOP_DEV",
+	[UBLK_CMD_SET_PARAMS]		= "SET_PARAMS",
+	[UBLK_CMD_GET_PARAMS]		= "GET_PARAMS",
+	[UBLK_CMD_START_USER_RECOVERY]	= "START_USER_RECOVERY",
+	[UBLK_CMD_END_USER_RECOVERY]	= "END_USER_RECOVERY",
+	[UBLK_CMD_GET_DEV_INFO2]	= "GET_DEV_INFO2",
+	[_IOC_NR(UBLK_U_CMD_GET_FEATURES)] = "GET_FEATURES",
+	[_IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC)] = "DEL_DEV_ASYNC",
+};
+
+const char *ublk_ctrl_strerror(int err)
+{
+	static char msg[160];
+	char dev[24];
+	unsigned int nr = ctrl_stuck.nr;
+
+	if (err != -ETIMEDOUT || !nr)
+		return strerror(-err);
+	if (nr == _IOC_NR(UBLK_U_CMD_GET_FEATURES))
+		snprintf(dev, sizeof(dev), "the driver");
+	else
+		snprintf(dev, sizeof(dev), ctrl_stuck.dev_id == UBLK_NEW_DEV ?
+			 "a new device" : "device %u", ctrl_stuck.dev_id);
+	snprintf(msg, sizeof(msg), "%s to %s did not complete within %u s "
+		 "(the driver is stuck in it: see dmesg)",
+		 nr < ARRAY_SIZE(ctrl_names) && ctrl_names[nr] ? ctrl_names[nr] : "command",
+		 dev, (ctrl_stuck.timeout_ms + 999) / 1000);
+	return msg;
+}
+
+static int ring_submit(struct io_uring *ring, int fd, unsigned int op,
 		       const struct ublksrv_ctrl_cmd *cmd)
 {
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 	int ret;
 
-	sqe = io_uring_get_sqe(&c->ring);
+	sqe = io_uring_get_sqe(ring);
 	if (!sqe)
 		return -EBUSY;
 	memset(sqe, 0, 2 * sizeof(*sqe));
 	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = c->fd;
+	sqe->fd = fd;
 	sqe->cmd_op = op;
 	memcpy(sqe->cmd, cmd, sizeof(*cmd));
 
 	do {
-		ret = io_uring_submit(&c->ring);
+		ret = io_uring_submit(ring);
 	} while (ret == -EINTR);
 	if (ret < 0)
 		return ret;
 	do {
-		ret = io_uring_wait_cqe(&c->ring, &cqe);
+		ret = io_uring_wait_cqe(ring, &cqe);
 	} while (ret == -EINTR || ret == -EAGAIN);
 	if (ret < 0)
 		return ret;
 	ret = cqe->res;
-	io_uring_cqe_seen(&c->ring, cqe);
+	io_uring_cqe_seen(ring, cqe);
 	return ret;
+}
+
+/*
+ * The child of ctrl_submit_bounded(): the command on a ring of its own (the
+ * parent's ring is shared memory), then its result and the buffer the
+ * driver filled, down the pipe.
+ */
+static void ctrl_child(int fd, unsigned int op, const struct ublksrv_ctrl_cmd *cmd,
+		       int out)
+{
+	int fds[2] = { fd, out };
+	struct io_uring ring;
+	int ret;
+
+	/* one stuck in the kernel must not hold a lock or socket of ours */
+	if (ublk_keep_fds(fds, 2))
+		_exit(1);
+	ret = io_uring_queue_init(2, &ring, IORING_SETUP_SQE128);
+	if (!ret)
+		ret = ring_submit(&ring, fds[0], op, cmd);
+	if (write(fds[1], &ret, sizeof(ret)) == sizeof(ret) && ret >= 0 && cmd->len)
+		ublk_write_all(fds[1], (void *)(uintptr_t)cmd->addr, cmd->len);
+	_exit(0);
+}
+
+/* Read the child's answer into ret and the command's buffer, by deadline. */
+static int ctrl_read_answer(int in, const struct ublksrv_ctrl_cmd *cmd,
+			    unsigned int timeout_ms, int *ret)
+{
+	size_t want = sizeof(*ret), have = 0;
+	struct pollfd pfd = { .fd = in, .events = POLLIN };
+	uint64_t deadline = ublk_now_ms() + timeout_ms;
+	char *dst = (char *)ret;
+	ssize_t n;
+
+	while (have < want) {
+		uint64_t now = ublk_now_ms();
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, deadline - now);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n <= 0)
+			continue;
+		n = read(in, dst + have, want - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EIO;	/* the child died without an answer */
+		have += n;
+		if (have == sizeof(*ret) && dst == (char *)ret && *ret >= 0 && cmd->len) {
+			dst = (char *)(uintptr_t)cmd->addr;
+			want = cmd->len;
+			have = 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A control command that cannot hang us: some kernels never complete one
+ * (the caller then sleeps uninterruptibly inside io_uring_enter). A child
+ * process submits it; we wait for its answer until the deadline, and past
+ * it leave the child stuck in the kernel and return -ETIMEDOUT, so that a
+ * rescue shell gets its prompt back.
+ */
+static int ctrl_submit_bounded(struct ublk_ctrl *c, unsigned int op,
+			       const struct ublksrv_ctrl_cmd *cmd)
+{
+	unsigned int timeout_ms = ublk_ctrl_timeout_ms;
+	int p[2], ret, err, status;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		ctrl_child(c->fd, op, cmd, p[1]);
+	}
+	close(p[1]);
+	err = ctrl_read_answer(p[0], cmd, timeout_ms, &ret);
+	close(p[0]);
+	if (err == -ETIMEDOUT) {
+		ctrl_stuck.nr = _IOC_TYPE(op) == 'u' ? _IOC_NR(op) : op;
+		ctrl_stuck.dev_id = cmd->dev_id;
+		ctrl_stuck.timeout_ms = timeout_ms;
+		return err;	/* the child stays, stuck; init reaps it one day */
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return err ? err : ret;
+}
+
+/*
+ * Submit one command and wait for its completion, within the deadline
+ * when there is one. A signal interrupts only the wait, never the command.
+ */
+static int ctrl_submit(struct ublk_ctrl *c, unsigned int op,
+		       const struct ublksrv_ctrl_cmd *cmd)
+{
+	if (ublk_ctrl_timeout_ms)
+		return ctrl_submit_bounded(c, op, cmd);
+	return ring_submit(&c->ring, c->fd, op, cmd);
 }
 
 static int ctrl_cmd(struct ublk_ctrl *c, unsigned int legacy_op,
@@ -101,7 +258,12 @@ int ublk_ctrl_open(struct ublk_ctrl *c)
 		return ret;
 	}
 	/* GET_FEATURES exists only ioctl-encoded; old drivers refuse it. */
-	if (ublk_ctrl_get_features(c, &features) == 0) {
+	ret = ublk_ctrl_get_features(c, &features);
+	if (ret == -ETIMEDOUT) {
+		ublk_ctrl_close(c);
+		return ret;
+	}
+	if (ret == 0) {
 		c->features = features;
 		c->ioctl_encode = features & UBLK_F_CMD_IOCTL_ENCODE;
 	}
@@ -218,7 +380,7 @@ int ublk_ctrl_get_info(struct ublk_ctrl *c, unsigned int id,
 		cmd_init(&cmd, id, &buf, sizeof(buf));
 		cmd.dev_path_len = sizeof(buf.path);
 		ret = ctrl_cmd(c, UBLK_CMD_GET_DEV_INFO2, &cmd);
-		if (ret >= 0 || ret == -ENODEV) {
+		if (ret >= 0 || ret == -ENODEV || ret == -ETIMEDOUT) {
 			*info = buf.info;
 			return ret;
 		}

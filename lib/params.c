@@ -18,6 +18,7 @@ void ublk_build_dev_info(const struct ublk_dev_opts *o, uint64_t features,
 	info->max_io_buf_bytes = UBLK_IO_BUF_BYTES;
 	info->dev_id = o->dev_id < 0 ? ~0U : (unsigned int)o->dev_id;
 	info->flags = (features & UBLK_WANTED_FEATURES) | o->flags;
+	info->ublksrv_flags = o->cookie;	/* the driver keeps it for us */
 }
 
 /*

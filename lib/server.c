@@ -68,6 +68,15 @@ static bool report_read(int fd)
 	return n == 1;
 }
 
+/* "ERR CMD: why" for a control command that failed; a stuck one says all itself. */
+static void report_ctrl(int fd, const char *cmd, int err)
+{
+	if (err == -ETIMEDOUT)
+		report(fd, "ERR %s", ublk_ctrl_strerror(err));
+	else
+		report(fd, "ERR %s: %s", cmd, strerror(-err));
+}
+
 /* "ID <id> <pid> <start time>": add signals the server only while that pid is it. */
 static bool report_id(int fd, unsigned int id)
 {
@@ -224,11 +233,14 @@ static int add_device(struct ublk_ctrl *ctrl, struct ublk_dev *dev,
 		features &= ~UBLK_F_BATCH_IO;
 	ublk_build_dev_info(&dev->opts, features, &dev->info);
 	ret = ublk_ctrl_add_dev(ctrl, &dev->info);
+	/* for tests: die where only add's cookie says whose the device is */
+	if (!ret && getenv("UBLKCTL_TEST_DIE_AFTER_ADD_DEV"))
+		raise(SIGKILL);
 	if (ret) {
 		if (ret == -EEXIST)
 			report(report_fd, "ERR device %d already exists", dev->opts.dev_id);
 		else
-			report(report_fd, "ERR ADD_DEV: %s", strerror(-ret));
+			report_ctrl(report_fd, "ADD_DEV", ret);
 		return ret;
 	}
 	if (!report_id(report_fd, dev->info.dev_id)) {
@@ -246,7 +258,7 @@ static int add_device(struct ublk_ctrl *ctrl, struct ublk_dev *dev,
 	}
 	ret = ublk_ctrl_set_params(ctrl, dev->info.dev_id, params);
 	if (ret)
-		report(report_fd, "ERR SET_PARAMS: %s", strerror(-ret));
+		report_ctrl(report_fd, "SET_PARAMS", ret);
 	return ret;
 }
 
@@ -261,7 +273,7 @@ static int recover_begin(struct ublk_ctrl *ctrl, struct ublk_dev *dev, int repor
 
 	ret = ublk_ctrl_get_info(ctrl, dev->opts.dev_id, &dev->info);
 	if (ret) {
-		report(report_fd, "ERR device %d: %s", dev->opts.dev_id, strerror(-ret));
+		report(report_fd, "ERR device %d: %s", dev->opts.dev_id, ublk_ctrl_strerror(ret));
 		return ret;
 	}
 	if (!ublk_dev_info_servable(&dev->info)) {
@@ -278,7 +290,7 @@ static int recover_begin(struct ublk_ctrl *ctrl, struct ublk_dev *dev, int repor
 		ublk_sleep_ms(50);
 	}
 	if (ret)
-		report(report_fd, "ERR START_USER_RECOVERY: %s", strerror(-ret));
+		report_ctrl(report_fd, "START_USER_RECOVERY", ret);
 	return ret;
 }
 
@@ -345,7 +357,7 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 	if (ret) {
 		report(report_fd, "ERR %s", ret == -ENODEV ?
 		       "ublk driver not loaded (try: modprobe ublk_drv)" :
-		       strerror(-ret));
+		       ublk_ctrl_strerror(ret));
 		return 1;
 	}
 	/* --zero-copy without a mode: auto buffer registration if we can */
@@ -397,21 +409,25 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 			raise(SIGKILL);
 		ret = ublk_ctrl_end_recovery(&ctrl, dev.info.dev_id, getpid());
 		if (ret) {
-			report(report_fd, "ERR END_USER_RECOVERY: %s", strerror(-ret));
+			report_ctrl(report_fd, "END_USER_RECOVERY", ret);
 			return 1;
 		}
 	} else {
 		ret = ublk_ctrl_start_dev(&ctrl, dev.info.dev_id, getpid());
 		if (ret) {
-			report(report_fd, "ERR START_DEV: %s", strerror(-ret));
+			report_ctrl(report_fd, "START_DEV", ret);
 			return 1;
 		}
 	}
 	ret = wait_bdev(dev.info.dev_id);
-	if (!ret)
-		ret = save_state(&dev);
 	if (ret) {
-		report(report_fd, "ERR device start: %s", strerror(-ret));
+		report(report_fd, "ERR /dev/ublkb%u: %s", dev.info.dev_id, strerror(-ret));
+	} else {
+		ret = save_state(&dev);
+		if (ret)
+			report(report_fd, "ERR state file: %s", ublk_state_dir_strerror(ret));
+	}
+	if (ret) {
 		if (!o->recover)
 			ublk_ctrl_stop_dev(&ctrl, dev.info.dev_id);
 		return 1;
@@ -452,9 +468,24 @@ static void detach_stdio(bool keep_stderr)
 	close(fd);
 }
 
+/*
+ * The device's lock, once the server has said which it is: from then until
+ * add has told the user, del or recover of that id wait for us.
+ */
+static void lock_reported(struct ublk_spawn_result *res)
+{
+	int ret;
+
+	if (res->dev_id < 0 || res->lock_fd >= 0)
+		return;
+	ret = ublk_lock_dev(res->dev_id, UBLK_LOCK_TIMEOUT_MS);
+	if (ret >= 0)
+		res->lock_fd = ret;
+}
+
 /* Read "KEY rest" lines from fd until OK, ERR or EOF/timeout. */
-static int read_reports(int fd, struct ublk_spawn_result *res, char *err,
-			size_t len)
+static int read_reports(int fd, struct ublk_spawn_result *res, bool lock,
+			char *err, size_t len)
 {
 	unsigned long long start;
 	char buf[1024];
@@ -476,8 +507,11 @@ static int read_reports(int fd, struct ublk_spawn_result *res, char *err,
 				snprintf(err, len, "%s", buf + 4);
 				return -1;
 			}
-			if (sscanf(buf, "ID %d %d %llu", &res->dev_id, &res->pid, &start) == 3)
+			if (sscanf(buf, "ID %d %d %llu", &res->dev_id, &res->pid, &start) == 3) {
 				res->start_time = start;
+				if (lock)
+					lock_reported(res);
+			}
 			have -= nl + 1 - buf;
 			memmove(buf, nl + 1, have);
 		}
@@ -495,9 +529,20 @@ static int read_reports(int fd, struct ublk_spawn_result *res, char *err,
 	}
 }
 
-int ublk_server_spawn(const struct ublk_dev_opts *o,
+/* Nonzero, and no other process makes the same: pid and clock in one. */
+static uint64_t new_cookie(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return 1ULL << 63 | (uint64_t)getpid() << 32 |
+	       (uint32_t)(ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+}
+
+int ublk_server_spawn(const struct ublk_dev_opts *opts,
 		      struct ublk_spawn_result *res, char *err, size_t len)
 {
+	struct ublk_dev_opts mine = *opts, *o = &mine;
 	int p[2], status, report_fd;
 	pid_t pid;
 
@@ -505,6 +550,9 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 	res->pid = -1;
 	res->start_time = 0;
 	res->report_fd = -1;
+	res->lock_fd = -1;
+	/* a recovered device's cookie is its first server's */
+	o->cookie = o->recover ? 0 : new_cookie();
 	/* both ways: "OK" is answered, so that the server knows it was read */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) {
 		snprintf(err, len, "socketpair: %s", strerror(errno));
@@ -538,10 +586,13 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 			;
 	else	/* our child: its pid is its own until we reap it */
 		res->pid = pid, res->start_time = ublk_pid_start_time(pid);
-	if (read_reports(p[0], res, err, len)) {
+	/* recover holds the device's lock already */
+	if (read_reports(p[0], res, !o->recover, err, len)) {
 		close(p[0]);
 		/* a device being recovered stays, for the next try */
-		ublk_start_undo(o->recover ? -1 : res->dev_id, res->pid, res->start_time);
+		ublk_start_undo(res->dev_id, o->cookie, res->pid, res->start_time);
+		ublk_unlock(res->lock_fd);
+		res->lock_fd = -1;
 		if (o->foreground)
 			waitpid(pid, &status, 0);
 		return -1;
@@ -557,4 +608,6 @@ void ublk_server_confirm(struct ublk_spawn_result *res)
 	send(res->report_fd, "A", 1, MSG_NOSIGNAL);
 	close(res->report_fd);
 	res->report_fd = -1;
+	ublk_unlock(res->lock_fd);
+	res->lock_fd = -1;
 }

@@ -13,6 +13,7 @@
  * previous version (no version line, values raw) are read with the same
  * checks: a device outlives an upgrade of its server's binary.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -368,9 +369,47 @@ int ublk_state_parse(const char *text, struct ublk_state *s)
 	return ret;
 }
 
+/*
+ * The directory, created 0700; an existing one must be a directory (not a
+ * symlink), ours, and writable by nobody else: otherwise someone could
+ * redirect or replace the files root trusts.
+ */
+int ublk_state_dir_prepare(void)
+{
+	const char *dir = ublk_state_dir();
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	/* a symlink or a directory others can write could redirect our files */
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		return -EPERM;
+	return 0;
+}
+
+const char *ublk_state_dir_strerror(int err)
+{
+	static char msg[PATH_MAX + 96];
+
+	if (err == -ENOTDIR)
+		snprintf(msg, sizeof(msg), "%s is not a directory (a symlink?): "
+			 "refusing to keep state there", ublk_state_dir());
+	else if (err == -EPERM)
+		snprintf(msg, sizeof(msg), "%s is not ours or others may write it: "
+			 "refusing to keep state there", ublk_state_dir());
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", ublk_state_dir(), strerror(-err));
+	return msg;
+}
+
 int ublk_state_write(unsigned int id, const struct ublk_state *s)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	static unsigned int tmp_seq;
+	char path[PATH_MAX], tmp[PATH_MAX + 48];
 	char *buf = malloc(STATE_MAX);
 	int fd, len, ret = 0;
 
@@ -381,13 +420,14 @@ int ublk_state_write(unsigned int id, const struct ublk_state *s)
 		ret = len;
 		goto out;
 	}
-	if (mkdir(ublk_state_dir(), 0700) < 0 && errno != EEXIST) {
-		ret = -errno;
+	ret = ublk_state_dir_prepare();
+	if (ret)
 		goto out;
-	}
 	ublk_state_path(id, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* unique, and never through a link someone planted */
+	snprintf(tmp, sizeof(tmp), "%s/.%u.%d.%u.tmp", ublk_state_dir(), id,
+		 (int)getpid(), tmp_seq++);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;
 		goto out;
@@ -432,7 +472,7 @@ int ublk_state_read(unsigned int id, struct ublk_state *s)
 	if (!buf)
 		return -ENOMEM;
 	ublk_state_path(id, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		goto out;
@@ -452,10 +492,31 @@ out:
 	return ret;
 }
 
+/* A server killed while it wrote its state leaves .ID.PID.N.tmp behind. */
+static void remove_temp_files(unsigned int id)
+{
+	DIR *d = opendir(ublk_state_dir());
+	struct dirent *e;
+	char prefix[16];
+
+	if (!d)
+		return;
+	snprintf(prefix, sizeof(prefix), ".%u.", id);
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && n > 4 &&
+		    !strcmp(e->d_name + n - 4, ".tmp"))
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int ublk_state_remove(unsigned int id)
 {
 	char path[PATH_MAX];
 
+	remove_temp_files(id);
 	ublk_state_path(id, path, sizeof(path));
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,16 +56,41 @@ static void wait_server(pid_t pid, uint64_t start_time, unsigned int timeout_ms)
 		wait_unproven(pid, timeout_ms);
 }
 
-void ublk_start_undo(int id, pid_t pid, uint64_t start_time)
+static bool dev_has_cookie(struct ublk_ctrl *c, unsigned int id, uint64_t cookie)
+{
+	struct ublksrv_ctrl_dev_info info;
+
+	return ublk_ctrl_get_info(c, id, &info) == 0 && info.ublksrv_flags == cookie;
+}
+
+/* The device ADD_DEV made with cookie, or -1. */
+static int find_cookie(struct ublk_ctrl *c, uint64_t cookie)
+{
+	unsigned int *ids;
+	int i, n, found = -1;
+
+	n = ublk_list_ids(&ids);
+	for (i = 0; i < n && found < 0; i++)
+		if (dev_has_cookie(c, ids[i], cookie))
+			found = ids[i];
+	free(ids);
+	return found;
+}
+
+void ublk_start_undo(int id, uint64_t cookie, pid_t pid, uint64_t start_time)
 {
 	struct ublk_ctrl c;
 
 	wait_server(pid, start_time, 0);
-	if (id < 0 || ublk_ctrl_open(&c))
+	if (!cookie || ublk_ctrl_open(&c))
 		return;
-	ublk_ctrl_stop_dev(&c, id);
-	ublk_ctrl_del_dev(&c, id, false);
-	ublk_state_remove(id);
+	if (id < 0)
+		id = find_cookie(&c, cookie);
+	if (id >= 0 && dev_has_cookie(&c, id, cookie)) {
+		ublk_ctrl_stop_dev(&c, id);
+		ublk_ctrl_del_dev(&c, id, false);
+		ublk_state_remove(id);
+	}
 	ublk_ctrl_close(&c);
 }
 
@@ -114,6 +140,8 @@ int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
 	ret = ublk_ctrl_stop_dev(c, id);
 	if (ret == -ENODEV || ret == -ENOENT)
 		return -ENODEV;
+	if (ret == -ETIMEDOUT)
+		return ret;	/* the driver is stuck: its server stays, serving */
 	if (async) {
 		ret = ublk_ctrl_del_dev(c, id, true);
 		ublk_state_remove(id);

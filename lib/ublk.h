@@ -46,6 +46,7 @@ struct ublk_dev_opts {
 	bool root_daemon;		/* may serve the root filesystem: see server_pin() */
 	uint64_t flags;			/* extra UBLK_F_* asked for */
 	bool recover;			/* serve an existing device again (not saved) */
+	uint64_t cookie;		/* ADD_DEV's ublksrv_flags: whose device it is (not saved) */
 };
 
 /* Zero copy: the request's pages become io_uring buffer <tag> of the queue's ring. */
@@ -74,6 +75,14 @@ struct ublk_ctrl {
 	uint64_t features;	/* GET_FEATURES, 0 when the driver lacks it */
 	bool ioctl_encode;	/* use UBLK_U_CMD_* opcodes */
 };
+
+/*
+ * Every command's deadline (0: none, wait as long as the driver takes);
+ * past it the command returns -ETIMEDOUT and ublk_ctrl_strerror() names it.
+ */
+#define UBLK_CTRL_TIMEOUT_MS	30000
+extern unsigned int ublk_ctrl_timeout_ms;
+const char *ublk_ctrl_strerror(int err);
 
 int ublk_ctrl_open(struct ublk_ctrl *c);
 void ublk_ctrl_close(struct ublk_ctrl *c);
@@ -274,6 +283,18 @@ int ublk_state_parse(const char *text, struct ublk_state *s);
 int ublk_state_write(unsigned int id, const struct ublk_state *s);
 int ublk_state_read(unsigned int id, struct ublk_state *s);
 int ublk_state_remove(unsigned int id);
+/* Create the state directory (0700), or check an existing one is safe. */
+int ublk_state_dir_prepare(void);
+const char *ublk_state_dir_strerror(int err);
+
+/* ---- lock.c: the per-device locks ---- */
+/*
+ * Device id's lock, for add, del and recover: a descriptor to give to
+ * ublk_unlock(), or -EBUSY after timeout_ms (0: wait for ever), or -errno.
+ */
+#define UBLK_LOCK_TIMEOUT_MS	90000
+int ublk_lock_dev(unsigned int id, unsigned int timeout_ms);
+void ublk_unlock(int lock_fd);
 
 /* ---- server.c: the per-device server process ---- */
 struct ublk_spawn_result {
@@ -281,6 +302,7 @@ struct ublk_spawn_result {
 	pid_t pid;
 	uint64_t start_time;	/* the server's: what proves pid is still it */
 	int report_fd;		/* open until ublk_server_confirm() */
+	int lock_fd;		/* the device's lock, held until then too */
 };
 /*
  * Create and serve a device. Without opts->foreground it forks a server and
@@ -299,8 +321,13 @@ void ublk_server_confirm(struct ublk_spawn_result *res);
 /* Stop and delete device id, wait for its server; returns 0 or -errno. */
 int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
 		    unsigned int timeout_ms);
-/* Undo a start-up that did not finish: the server is gone or going. */
-void ublk_start_undo(int id, pid_t pid, uint64_t start_time);
+/*
+ * Undo a start-up that did not finish: the server is gone or going. The
+ * device is removed only when its ublksrv_flags hold cookie (ADD_DEV
+ * stored it): the server may have died before it could report the id,
+ * and an id alone could name someone else's device.
+ */
+void ublk_start_undo(int id, uint64_t cookie, pid_t pid, uint64_t start_time);
 /* The server's last step, once its queues have ended. */
 void ublk_server_exit(struct ublk_ctrl *c, unsigned int id, bool self_stop);
 
@@ -308,7 +335,10 @@ void ublk_server_exit(struct ublk_ctrl *c, unsigned int id, bool self_stop);
 bool ublk_pid_alive(pid_t pid);
 uint64_t ublk_pid_start_time(pid_t pid);
 int ublk_pidfd_verified(pid_t pid, uint64_t start_time);
+int ublk_keep_fds(int *fds, unsigned int n);
 int ublk_close_inherited(int keep);
+int ublk_write_all(int fd, const void *buf, size_t len);
+uint64_t ublk_now_ms(void);	/* CLOCK_MONOTONIC */
 int ublk_close_from_walk(int first);	/* close_range's fallback, for tests too */
 int ublk_wait_node(const char *path, const char *sysfs_dev, mode_t type,
 		   unsigned int timeout_ms);

@@ -130,20 +130,67 @@ int ublk_close_from_walk(int first)
 }
 
 /*
+ * Keep 0-2 and the n descriptors of fds (renumbered 3, 4, ..., close-on-exec;
+ * fds gets the new numbers), close the rest. Returns 0 or -errno.
+ */
+int ublk_keep_fds(int *fds, unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	/* out of the way first, so that renumbering cannot close one of them */
+	for (i = 0; i < n; i++) {
+		fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + n);
+		if (fds[i] < 0)
+			return -errno;
+	}
+	for (i = 0; i < n; i++) {
+		if (dup3(fds[i], 3 + i, O_CLOEXEC) < 0)
+			return -errno;
+		fds[i] = 3 + i;
+	}
+	if (syscall(SYS_close_range, 3 + n, ~0U, 0) == 0)
+		return 0;
+	ret = ublk_close_from_walk(3 + n);
+	return ret;
+}
+
+/*
  * Keep 0-2 and keep (as 3, close-on-exec), close the rest: a daemon must
  * hold nothing of its caller's (`flock L ublkctl loop f` would hold L for
  * the device's life). Returns 3 or -errno.
  */
 int ublk_close_inherited(int keep)
 {
-	int ret;
+	int ret = ublk_keep_fds(&keep, 1);
 
-	if (keep != 3 && dup3(keep, 3, O_CLOEXEC) < 0)
-		return -errno;
-	if (syscall(SYS_close_range, 4, ~0U, 0) == 0)
-		return 3;
-	ret = ublk_close_from_walk(4);
-	return ret ? ret : 3;
+	return ret ? ret : keep;
+}
+
+/* Write all of buf, through EINTR and short writes; 0 or -errno. */
+int ublk_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+uint64_t ublk_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*

@@ -107,3 +107,11 @@ int ublk_ctrl_get_affinity(struct ublk_ctrl *c, unsigned int id, unsigned int q_
 	CPU_SET(0, set);
 	return 0;
 }
+
+/* lib/ctrl.c's deadline, which the applets set and describe */
+unsigned int ublk_ctrl_timeout_ms = UBLK_CTRL_TIMEOUT_MS;
+
+const char *ublk_ctrl_strerror(int err)
+{
+	return strerror(-err);
+}

@@ -132,12 +132,30 @@ static void del__no_state_file__not_signalled(void **state)
 
 static void start_undo__reused_pid__not_signalled(void **state)
 {
-	ublk_start_undo(-1, child, ublk_pid_start_time(child) + 1);
+	ublk_start_undo(-1, 0, child, ublk_pid_start_time(child) + 1);
 	assert_int_equal(child_status(), 0);
-	ublk_start_undo(-1, child, 0);
+	ublk_start_undo(-1, 0, child, 0);
 	assert_int_equal(child_status(), 0);
-	ublk_start_undo(-1, child, ublk_pid_start_time(child));
+	ublk_start_undo(-1, 0, child, ublk_pid_start_time(child));
 	assert_int_not_equal(child_status(), 0);
+}
+
+/*
+ * A server that died before it reported its device's id: the device
+ * whose ublksrv_flags hold add's cookie is removed, and only that one.
+ */
+static void start_undo__device_found_by_cookie(void **state)
+{
+	int deleted = fake_deleted;
+
+	fake_info.ublksrv_flags = 0x8000000012345678ULL;
+	ublk_start_undo(-1, 0x8000000012345679ULL, -1, 0);
+	assert_int_equal(fake_deleted, deleted);
+	ublk_start_undo(0, 0x8000000012345679ULL, -1, 0);
+	assert_int_equal(fake_deleted, deleted);
+	ublk_start_undo(-1, 0x8000000012345678ULL, -1, 0);
+	assert_int_equal(fake_deleted, deleted + 1);
+	fake_info.ublksrv_flags = 0;
 }
 
 /* The server's last step: is its state file still there afterwards? */
@@ -181,6 +199,7 @@ int main(void)
 		T(del__no_start_time__waits_never_signals),
 		T(del__no_state_file__not_signalled),
 		T(start_undo__reused_pid__not_signalled),
+		T(start_undo__device_found_by_cookie),
 		T(server_exit__recovery_device_left__state_kept),
 		T(server_exit__device_gone__state_removed),
 	};
