@@ -131,6 +131,21 @@ static void null__queue_io__completes_full_length(void **state)
 	fake_free(f);
 }
 
+/* null copies nothing: user copy, unless NEED_GET_DATA is asked for (the driver drops it then) */
+static void null__init__user_copy_unless_need_get_data(void **state)
+{
+	struct fake *f = fake_new("null", 0);
+	struct ublk_params p;
+
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	assert_int_equal(f->dev.tgt_flags, UBLK_F_USER_COPY);
+	f->dev.tgt_flags = 0;
+	f->dev.opts.flags = UBLK_F_NEED_GET_DATA;
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	assert_int_equal(f->dev.tgt_flags, 0);
+	fake_free(f);
+}
+
 /*
  * init for the io_uring path, wherever the test file is: a /tmp in a
  * tmpfs would give plain syscalls (loop__memory_file__syscalls_then_commit)
@@ -496,6 +511,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(null__queue_io__completes_full_length),
+		cmocka_unit_test(null__init__user_copy_unless_need_get_data),
 		cmocka_unit_test(loop__zero_copy__register_read_unregister_then_commit),
 		cmocka_unit_test(loop__zero_copy__failed_register_fails_the_io),
 		cmocka_unit_test(loop__auto_buf_reg__one_fixed_sqe),
