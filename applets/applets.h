@@ -5,6 +5,7 @@
  */
 #ifdef APPLET
 APPLET(add, add_main, "create a device and start its server")
+APPLET(boot-args, boot_args_main, "the ublk.* kernel parameters as loop arguments (initramfs)")
 APPLET(del, del_main, "stop and delete devices")
 APPLET(list, list_main, "show devices as a table or JSON")
 APPLET(loop, loop_main, "serve a file as a block device (add -t loop)")

@@ -22,9 +22,13 @@ static const char usage[] =
 "       ublk list [-n DEV_ID] [-v]\n"
 "       ublk help\n"
 "\n"
-"ublksrv-compatible front end of ublkctl. Flags take 0 or 1. -r 1 is\n"
-"add --recovery (with -i 1: reissue, -e 1: fail-io); NEED_GET_DATA (-g 1)\n"
-"is not supported: asking for it fails.\n";
+"ublksrv-compatible front end of ublkctl (docs/compat.md). Flags take 0\n"
+"or 1. -r 1 is add --recovery (with -i 1: reissue, -e 1: fail-io). -g 1\n"
+"asks the driver for UBLK_F_NEED_GET_DATA (writes reach the server before\n"
+"their data; no batch IO then) and fails if it lacks it. -q N gives\n"
+"min(N, CPUs) queues, as ublksrv: the driver caps them at the number of\n"
+"possible CPUs; and at most 64. list prints ublksrv 1.6's layout: state\n"
+"is field 9 of a device's second line, flags have a line of their own.\n";
 
 static void print_cpus(unsigned int id, unsigned int q, struct ublk_ctrl *c)
 {
@@ -38,6 +42,35 @@ static void print_cpus(unsigned int id, unsigned int q, struct ublk_ctrl *c)
 			printf("%d ", i);
 }
 
+/* ublksrv's names, in its order, for the flags it names. */
+static void print_flag_names(uint64_t flags)
+{
+	static const struct { uint64_t flag; const char *name; } names[] = {
+		{ UBLK_F_SUPPORT_ZERO_COPY, "SUPPORT_ZERO_COPY" },
+		{ UBLK_F_URING_CMD_COMP_IN_TASK, "URING_CMD_COMP_IN_TASK" },
+		{ UBLK_F_NEED_GET_DATA, "NEED_GET_DATA" },
+		{ UBLK_F_UNPRIVILEGED_DEV, "UNPRIVILEGED_DEV" },
+		{ UBLK_F_USER_RECOVERY, "RECOVERY" },
+		{ UBLK_F_USER_RECOVERY_REISSUE, "RECOVERY_REISSUE" },
+		{ UBLK_F_CMD_IOCTL_ENCODE, "CMD_IOCTL_ENCODE" },
+		{ UBLK_F_USER_COPY, "USER_COPY" },
+		{ UBLK_F_ZONED, "ZONED" },
+		{ UBLK_F_USER_RECOVERY_FAIL_IO, "RECOVERY_FAIL_IO" },
+	};
+	size_t i;
+
+	printf("\tflags 0x%llx [", (unsigned long long)flags);
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (flags & names[i].flag)
+			printf(" %s", names[i].name);
+	printf(" ]\n");
+}
+
+/*
+ * ublksrv 1.6's dump, line for line: the state ends the second line (field
+ * 9, where scripts read it), the flags have the third. Queues and target
+ * come from the server's state, as ublksrv's from its daemon's JSON.
+ */
 int print_ublksrv_dump(struct ublk_ctrl *c, unsigned int id)
 {
 	struct ublksrv_ctrl_dev_info info;
@@ -56,9 +89,9 @@ int print_ublksrv_dump(struct ublk_ctrl *c, unsigned int id)
 	       id, info.nr_hw_queues, info.queue_depth,
 	       1U << p.basic.logical_bs_shift,
 	       (unsigned long long)p.basic.dev_sectors);
-	printf("\tmax rq size %u daemon pid %d flags 0x%llx state %s\n",
-	       info.max_io_buf_bytes, info.ublksrv_pid,
-	       (unsigned long long)info.flags, ublk_state_name(info.state));
+	printf("\tmax rq size %u daemon pid %d state %s\n",
+	       info.max_io_buf_bytes, info.ublksrv_pid, ublk_state_name(info.state));
+	print_flag_names(info.flags);
 	printf("\tublkc: %u:%u ublkb: %u:%u owner: %u:%u\n",
 	       p.devt.char_major, p.devt.char_minor, p.devt.disk_major,
 	       p.devt.disk_minor, info.owner_uid, info.owner_gid);
@@ -74,7 +107,60 @@ int print_ublksrv_dump(struct ublk_ctrl *c, unsigned int id)
 	return 0;
 }
 
-/* A 0/1 flag; 1 asks for a feature we do not serve yet. */
+/*
+ * -g 1: the driver must offer NEED_GET_DATA (GET_FEATURES), and new
+ * devices ask for it. Returns an exit code.
+ */
+static int want_need_get_data(void)
+{
+	struct ublk_ctrl c = { .features = 0 };
+	uint64_t features;
+
+	if (open_ctrl(&c))
+		return EXIT_FAIL;
+	features = c.features;
+	ublk_ctrl_close(&c);
+	/* without GET_FEATURES: ADD_DEV's answer tells, see kept_need_get_data() */
+	if (features && !(features & UBLK_F_NEED_GET_DATA)) {
+		error_msg("-g 1: this ublk driver lacks UBLK_F_NEED_GET_DATA");
+		return EXIT_FAIL;
+	}
+	ublk_opts_default_flags |= UBLK_F_NEED_GET_DATA;
+	return EXIT_OK;
+}
+
+/*
+ * The driver drops flags it does not know: a device made with -g 1
+ * without NEED_GET_DATA is deleted again. Returns an exit code.
+ */
+static int kept_need_get_data(struct ublk_ctrl *c, unsigned int id)
+{
+	struct ublksrv_ctrl_dev_info info;
+	int ret = ublk_ctrl_get_info(c, id, &info);
+
+	if (ret < 0) {
+		error_msg("device %u: %s", id, ctrl_strerror(ret));
+		return EXIT_FAIL;
+	}
+	if (info.flags & UBLK_F_NEED_GET_DATA)
+		return EXIT_OK;
+	ublk_dev_remove(c, id, false, 10000);
+	error_msg("-g 1: the ublk driver dropped UBLK_F_NEED_GET_DATA; device %u deleted", id);
+	return EXIT_FAIL;
+}
+
+/* -q N: ublksrv takes any N, the driver gives min(N, CPUs); we serve 64 at most. */
+static const char *queues_arg(const char *arg, char *buf, size_t len)
+{
+	unsigned int n;
+
+	if (ublk_parse_uint(arg, UBLK_MAX_QUEUES + 1, UINT_MAX, &n))
+		return arg;	/* add checks it as usual */
+	snprintf(buf, len, "%u", UBLK_MAX_QUEUES);
+	return buf;
+}
+
+/* A 0/1 flag. */
 static int flag_arg(const char *opt, const char *arg, bool *on)
 {
 	unsigned int v;
@@ -104,9 +190,9 @@ static int compat_add(int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static char letters[32][3];
+	static char letters[32][3], queues[16];
 	char *args[32];
-	bool on, buffered = false, quiet = false;
+	bool on, buffered = false, quiet = false, get_data = false;
 	bool recovery = false, reissue = false, fail_io = false;
 	const char *type = NULL;
 	int n = 0, opt, ret, id;
@@ -127,7 +213,8 @@ static int compat_add(int argc, char **argv)
 			snprintf(letters[n], sizeof(letters[n]), "-%c", opt);
 			args[n] = letters[n];
 			n++;
-			args[n++] = optarg;
+			args[n++] = opt == 'q' ? (char *)queues_arg(optarg, queues, sizeof(queues)) :
+				    optarg;
 			break;
 		case 'u':
 			if (flag_arg("u", optarg, &on))
@@ -143,8 +230,8 @@ static int compat_add(int argc, char **argv)
 				reissue = on;
 			else if (opt == 'e')
 				fail_io = on;
-			else if (on)
-				return usage_error("-g 1: NEED_GET_DATA is not supported");
+			else
+				get_data = on;
 			break;
 		case 'B':
 			buffered = true;
@@ -167,16 +254,21 @@ static int compat_add(int argc, char **argv)
 	if (type && !strcmp(type, "loop") && !buffered)
 		args[n++] = "--direct-io";
 	args[n] = NULL;
+	if (get_data && want_need_get_data())
+		return EXIT_FAIL;
 
 	/* ublksrv prints the device's dump where we print its path */
 	ret = add_run(n, args, NULL, usage, &id);
-	if (ret || quiet)
+	ublk_opts_default_flags &= ~UBLK_F_NEED_GET_DATA;
+	if (ret || (quiet && !get_data))
 		return ret;
 	if (open_ctrl(&c))
 		return EXIT_FAIL;
-	print_ublksrv_dump(&c, id);
+	ret = get_data ? kept_need_get_data(&c, id) : EXIT_OK;
+	if (!ret && !quiet)
+		print_ublksrv_dump(&c, id);
 	ublk_ctrl_close(&c);
-	return EXIT_OK;
+	return ret;
 }
 
 static int compat_list(int argc, char **argv)

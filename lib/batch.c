@@ -6,7 +6,9 @@
  * batch in one COMMIT_IO_CMDS. Per request that saves the issue and the
  * completion of one uring_cmd, which is most of what io_uring costs a
  * ublk server. The per-tag FETCH_REQ/COMMIT_AND_FETCH_REQ path in queue.c
- * serves every other driver.
+ * serves every other driver. The queue knows this mode only as
+ * ublk_batch_cmd_ops; it uses the queue's ublk_queue_sqe() and
+ * ublk_queue_dispatch().
  *
  * One mapping per queue holds the buffer ring, its buffers and two commit
  * arrays (room for every tag in each): one fills while the other may still
@@ -64,7 +66,7 @@ static void fetch_buf_give(struct ublk_queue *q, unsigned int bid)
 	io_uring_buf_ring_advance(q->fetch_ring, 1);
 }
 
-int ublk_batch_setup(struct ublk_queue *q)
+static int batch_setup(struct ublk_queue *q)
 {
 	uint64_t flags = q->dev->info.flags;
 	struct io_uring_buf_reg reg;
@@ -105,7 +107,7 @@ int ublk_batch_setup(struct ublk_queue *q)
 	return 0;
 }
 
-void ublk_batch_teardown(struct ublk_queue *q)
+static void batch_teardown(struct ublk_queue *q)
 {
 	if (q->batch_map)
 		munmap(q->batch_map, q->batch_len);
@@ -182,7 +184,7 @@ static void queue_elems(struct ublk_queue *q, unsigned int op)
 }
 
 /* Commit what the last batch of completions produced, if anything. */
-void ublk_batch_flush(struct ublk_queue *q)
+static void batch_flush(struct ublk_queue *q)
 {
 	if (!q->commit_nr)
 		return;
@@ -199,7 +201,7 @@ void ublk_batch_flush(struct ublk_queue *q)
 	queue_elems(q, UBLK_U_IO_COMMIT_IO_CMDS);
 }
 
-void ublk_batch_complete(struct ublk_queue *q, unsigned int tag, int res)
+static void batch_complete(struct ublk_queue *q, unsigned int tag, int res)
 {
 	struct ublk_elem_header *e = (struct ublk_elem_header *)
 		(q->commit[q->commit_cur] + q->commit_nr * q->elem_bytes);
@@ -214,12 +216,12 @@ void ublk_batch_complete(struct ublk_queue *q, unsigned int tag, int res)
 }
 
 /* Every tag once with PREP_IO_CMDS, then the fetch that runs for ever. */
-void ublk_batch_start(struct ublk_queue *q)
+static void batch_start(struct ublk_queue *q)
 {
 	unsigned int tag;
 
 	for (tag = 0; tag < q->depth; tag++)
-		ublk_batch_complete(q, tag, 0);
+		batch_complete(q, tag, 0);
 	queue_elems(q, UBLK_U_IO_PREP_IO_CMDS);
 	queue_fetch(q);
 }
@@ -251,7 +253,7 @@ static void fetch_done(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 		batch_failed(q, cqe->res);
 }
 
-void ublk_batch_handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
+static void batch_handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 {
 	unsigned int op = ublk_ud_op(cqe->user_data);
 	unsigned int nr = ublk_ud_tag(cqe->user_data);
@@ -270,3 +272,12 @@ void ublk_batch_handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 	if (cqe->res != (int)(nr * q->elem_bytes))
 		batch_failed(q, cqe->res);
 }
+
+const struct ublk_cmd_ops ublk_batch_cmd_ops = {
+	.setup		= batch_setup,
+	.teardown	= batch_teardown,
+	.start		= batch_start,
+	.complete	= batch_complete,
+	.flush		= batch_flush,
+	.handle_cqe	= batch_handle_cqe,
+};

@@ -19,6 +19,9 @@ void ublk_build_dev_info(const struct ublk_dev_opts *o, uint64_t features,
 	info->dev_id = o->dev_id < 0 ? ~0U : (unsigned int)o->dev_id;
 	info->flags = (features & UBLK_WANTED_FEATURES) | o->flags;
 	info->ublksrv_flags = o->cookie;	/* the driver keeps it for us */
+	/* batch IO has no NEED_GET_DATA: the per-tag commands then */
+	if (o->flags & UBLK_F_NEED_GET_DATA)
+		info->flags &= ~UBLK_F_BATCH_IO;
 }
 
 /*

@@ -5,6 +5,10 @@
  * io_uring_enter are handled as a batch and everything they produce, ublk
  * commands and target IO alike, goes out with the next enter. Nothing here
  * allocates once the queue runs.
+ *
+ * The commands that fetch requests and commit results follow one of two
+ * modes (struct ublk_cmd_ops): per tag, here, or in batches (batch.c),
+ * which the queue reaches only through ublk_batch_cmd_ops.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -116,12 +120,17 @@ struct io_uring_sqe *ublk_queue_buf_cmd(struct ublk_queue *q, unsigned int tag, 
 	return sqe;
 }
 
+/*
+ * The per-tag mode is called directly, as the batch mode's handle_cqe is
+ * below: a compare costs what the old bool did, an indirect call per
+ * request a little more.
+ */
 void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res)
 {
-	if (q->batch)
-		ublk_batch_complete(q, tag, res);
-	else
+	if (q->cmd_ops == &ublk_tag_cmd_ops)
 		queue_io_cmd(q, tag, q->dev->io_cmd_commit, res);
+	else
+		q->cmd_ops->complete(q, tag, res);
 }
 
 struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag)
@@ -144,6 +153,67 @@ void ublk_queue_dispatch(struct ublk_queue *q, unsigned int tag)
 		ublk_complete_io(q, tag, ret);
 }
 
+/* UBLK_IO_NEED_GET_DATA, encoded as the device's other IO commands are. */
+static unsigned int get_data_op(const struct ublk_dev *dev)
+{
+	return dev->io_cmd_fetch == UBLK_U_IO_FETCH_REQ ? UBLK_U_IO_NEED_GET_DATA :
+							 UBLK_IO_NEED_GET_DATA;
+}
+
+/*
+ * A FETCH_REQ, COMMIT_AND_FETCH_REQ or NEED_GET_DATA ended: a request for
+ * tag (OK), or with UBLK_F_NEED_GET_DATA a write still without its data:
+ * NEED_GET_DATA names the tag's buffer, the driver copies the data into it
+ * and completes that command with the request ready (OK).
+ */
+static void tag_handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
+{
+	unsigned int tag = ublk_ud_tag(cqe->user_data);
+
+	if (tag >= q->depth)
+		return;
+
+	q->cmds_inflight--;
+	if (cqe->res == UBLK_IO_RES_OK) {
+		ublk_queue_dispatch(q, tag);
+		return;
+	}
+	if (cqe->res == UBLK_IO_RES_NEED_GET_DATA) {
+		queue_io_cmd(q, tag, get_data_op(q->dev), 0);
+		return;
+	}
+	/* ABORT: the device is going away; anything else is fatal too. */
+	if (cqe->res != UBLK_IO_RES_ABORT && !q->error) {
+		q->error = cqe->res;
+		if (getenv("UBLKCTL_DEBUG"))
+			fprintf(stderr, "queue %u tag %u: command failed: %d\n",
+				q->q_id, tag, cqe->res);
+	}
+	q->stopping = true;
+}
+
+/* Every tag's FETCH_REQ, with its commit made once for all its requests. */
+static void tag_start(struct ublk_queue *q)
+{
+	unsigned int tag;
+
+	for (tag = 0; tag < q->depth; tag++) {
+		make_commit_sqe(q, tag);
+		queue_io_cmd(q, tag, q->dev->io_cmd_fetch, -1);
+	}
+}
+
+static void tag_complete(struct ublk_queue *q, unsigned int tag, int res)
+{
+	queue_io_cmd(q, tag, q->dev->io_cmd_commit, res);
+}
+
+const struct ublk_cmd_ops ublk_tag_cmd_ops = {
+	.start		= tag_start,
+	.complete	= tag_complete,
+	.handle_cqe	= tag_handle_cqe,
+};
+
 static void handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 {
 	unsigned int tag = ublk_ud_tag(cqe->user_data);
@@ -155,26 +225,11 @@ static void handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 		q->dev->ops->io_done(q, tag, cqe);
 		return;
 	}
-	if (q->batch) {
-		ublk_batch_handle_cqe(q, cqe);
-		return;
-	}
-	if (tag >= q->depth)
-		return;
-
-	q->cmds_inflight--;
-	if (cqe->res != UBLK_IO_RES_OK) {
-		/* ABORT: the device is going away; anything else is fatal too. */
-		if (cqe->res != UBLK_IO_RES_ABORT && !q->error) {
-			q->error = cqe->res;
-			if (getenv("UBLKCTL_DEBUG"))
-				fprintf(stderr, "queue %u tag %u: command failed: %d\n",
-					q->q_id, tag, cqe->res);
-		}
-		q->stopping = true;
-		return;
-	}
-	ublk_queue_dispatch(q, tag);
+	/* one CQE per request in the per-tag mode: no indirect call there */
+	if (q->cmd_ops == &ublk_tag_cmd_ops)
+		tag_handle_cqe(q, cqe);
+	else
+		q->cmd_ops->handle_cqe(q, cqe);
 }
 
 static void reap_cqes(struct ublk_queue *q)
@@ -190,14 +245,15 @@ static void reap_cqes(struct ublk_queue *q)
 }
 
 /*
- * Batch mode's first commands. PREP_IO_CMDS completes as it is submitted:
- * look at its answer now, so that a refusal fails the start.
+ * The mode's first commands. Some complete as they are submitted (batch
+ * mode's PREP_IO_CMDS, a FETCH_REQ the driver refuses): look at their
+ * answers now, so that a refusal fails the start.
  */
-static int batch_start(struct ublk_queue *q)
+static int queue_start(struct ublk_queue *q)
 {
 	int ret;
 
-	ublk_batch_start(q);
+	q->cmd_ops->start(q);
 	ret = io_uring_submit(&q->ring);
 	if (ret < 0)
 		return ret;
@@ -243,8 +299,8 @@ static int queue_setup(struct ublk_queue *q)
 	ret = io_uring_register_files(&q->ring, fds, dev->backing_fd >= 0 ? 2 : 1);
 	if (ret < 0)
 		return ret;
-	if (q->batch) {
-		ret = ublk_batch_setup(q);
+	if (q->cmd_ops->setup) {
+		ret = q->cmd_ops->setup(q);
 		if (ret < 0)
 			return ret;
 	}
@@ -277,7 +333,8 @@ static void queue_teardown(struct ublk_queue *q)
 		munmap((void *)q->descs, q->descs_len);
 	if (q->bufs)
 		munmap(q->bufs, q->bufs_len);
-	ublk_batch_teardown(q);
+	if (q->cmd_ops->teardown)
+		q->cmd_ops->teardown(q);
 }
 
 static void queue_report_ready(struct ublk_queue *q, int error)
@@ -310,7 +367,6 @@ static void *queue_thread(void *arg)
 {
 	struct ublk_queue *q = arg;
 	struct ublk_dev *dev = q->dev;
-	unsigned int tag;
 	bool last;
 	int ret;
 
@@ -321,25 +377,18 @@ static void *queue_thread(void *arg)
 	prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0);
 	queue_sched_batch();
 
-	q->batch = dev->info.flags & UBLK_F_BATCH_IO;
+	q->cmd_ops = dev->info.flags & UBLK_F_BATCH_IO ? &ublk_batch_cmd_ops :
+							 &ublk_tag_cmd_ops;
 	ret = queue_setup(q);
-	if (!ret && q->batch) {
-		ret = batch_start(q);
-	} else if (!ret) {
-		for (tag = 0; tag < q->depth; tag++) {
-			make_commit_sqe(q, tag);
-			queue_io_cmd(q, tag, dev->io_cmd_fetch, -1);
-		}
-		ret = io_uring_submit(&q->ring);
-		ret = ret < 0 ? ret : q->error;
-	}
+	if (!ret)
+		ret = queue_start(q);
 	queue_report_ready(q, ret);
 	if (ret < 0)
 		goto out;
 
 	for (;;) {
-		if (q->batch)
-			ublk_batch_flush(q);
+		if (q->cmd_ops->flush)
+			q->cmd_ops->flush(q);
 		if (q->stopping && !q->cmds_inflight && !q->tgt_inflight) {
 			io_uring_submit(&q->ring);	/* the last commits */
 			break;

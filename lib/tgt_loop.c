@@ -70,11 +70,43 @@ static int loop_fit_direct_io(struct ublk_dev *dev, int fd, const struct stat *s
 	return 0;
 }
 
+/*
+ * Whether the file system zeroes ranges in place (FALLOC_FL_ZERO_RANGE, what
+ * WRITE_ZEROES with NOUNMAP becomes): tmpfs, for one, does not. Tried on a
+ * block past EOF, size kept; it may allocate that block, and the punch of
+ * loop_can_punch() at the same place frees it again.
+ */
+static bool loop_can_zero(int fd, uint64_t at)
+{
+	return fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, at, 4096) == 0;
+}
+
 /* Punching a hole past EOF changes nothing, and tells whether we can. */
-static bool loop_can_punch(int fd, uint64_t size)
+static bool loop_can_punch(int fd, uint64_t at)
 {
 	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			 size, 4096) == 0;
+			 at, 4096) == 0;
+}
+
+/*
+ * DISCARD (a punched hole) where the file system punches; WRITE_ZEROES
+ * only where it also zeroes in place. Without it the block layer writes
+ * zero pages itself, as for any device without WRITE_ZEROES, where each
+ * request would otherwise fail with EOPNOTSUPP (an IO error to the user).
+ */
+static void loop_set_discard(struct ublk_params *p, int fd, const struct stat *st,
+			     uint64_t size)
+{
+	uint64_t at = (size + 65535) & ~65535ULL;	/* whole blocks past EOF */
+	bool zero = loop_can_zero(fd, at);
+
+	if (!loop_can_punch(fd, at))
+		return;
+	p->types |= UBLK_PARAM_TYPE_DISCARD;
+	p->discard.discard_granularity = st->st_blksize ? st->st_blksize : 4096;
+	p->discard.max_discard_sectors = UINT32_MAX >> 9;
+	p->discard.max_write_zeroes_sectors = zero ? UINT32_MAX >> 9 : 0;
+	p->discard.max_discard_segments = 1;
 }
 
 static int loop_init(struct ublk_dev *dev, struct ublk_params *p)
@@ -119,20 +151,19 @@ static int loop_init(struct ublk_dev *dev, struct ublk_params *p)
 	if (S_ISREG(st.st_mode) && fstatfs(fd, &fs) == 0 &&
 	    (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC))
 		dev->backing_in_memory = true;
-	/* then one buffer per queue is enough: see loop_queue_sync() */
-	if (dev->backing_in_memory && !(o->flags & UBLK_ZERO_COPY_FLAGS))
+	/*
+	 * then one buffer per queue is enough: see loop_queue_sync(); the
+	 * driver would drop NEED_GET_DATA, asked for, with user copy
+	 */
+	if (dev->backing_in_memory &&
+	    !(o->flags & (UBLK_ZERO_COPY_FLAGS | UBLK_F_NEED_GET_DATA)))
 		dev->tgt_flags = UBLK_F_USER_COPY;
 
 	ublk_build_params(o, p);
 	/* Buffered writes sit in the page cache: ask for flushes. */
 	p->basic.attrs |= UBLK_ATTR_VOLATILE_CACHE;
-	if (!o->read_only && S_ISREG(st.st_mode) && loop_can_punch(fd, size)) {
-		p->types |= UBLK_PARAM_TYPE_DISCARD;
-		p->discard.discard_granularity = st.st_blksize ? st.st_blksize : 4096;
-		p->discard.max_discard_sectors = UINT32_MAX >> 9;
-		p->discard.max_write_zeroes_sectors = UINT32_MAX >> 9;
-		p->discard.max_discard_segments = 1;
-	}
+	if (!o->read_only && S_ISREG(st.st_mode))
+		loop_set_discard(p, fd, &st, size);
 	return 0;
 
 fail_errno:

@@ -12,7 +12,9 @@ static int null_init(struct ublk_dev *dev, struct ublk_params *p)
 {
 	if (!dev->opts.size)
 		dev->opts.size = UBLK_DEF_NULL_SIZE;
-	dev->tgt_flags = UBLK_F_USER_COPY;
+	/* the driver drops NEED_GET_DATA, if asked for, with user copy */
+	if (!(dev->opts.flags & UBLK_F_NEED_GET_DATA))
+		dev->tgt_flags = UBLK_F_USER_COPY;
 	ublk_build_params(&dev->opts, p);
 	return 0;
 }

@@ -57,6 +57,11 @@ struct ublk_dev_opts {
 			     UBLK_F_USER_RECOVERY_FAIL_IO)
 
 void ublk_dev_opts_init(struct ublk_dev_opts *o);
+/*
+ * UBLK_F_* every ublk_dev_opts_init() starts with, 0 unless set: the
+ * `ublk` personality's -g 1 (NEED_GET_DATA), which add has no option for.
+ */
+extern uint64_t ublk_opts_default_flags;
 
 /* argv[0] of this process, for servers to rename themselves (main sets it) */
 extern char *ublk_argv0;
@@ -159,11 +164,14 @@ struct ublk_io {
 	unsigned int zc_pending;	/* zero copy: CQEs still to come */
 };
 
+struct ublk_cmd_ops;
+
 struct ublk_queue {
 	struct ublk_dev *dev;
 	unsigned int q_id;
 	unsigned int depth;
 	struct io_uring ring;
+	const struct ublk_cmd_ops *cmd_ops;	/* per tag or batch: chosen at start */
 	const struct ublksrv_io_desc *descs;
 	size_t descs_len;
 	char *bufs;			/* IO buffers: one per tag, or with user copy one */
@@ -175,7 +183,6 @@ struct ublk_queue {
 	pthread_t thread;
 	int error;
 	/* UBLK_F_BATCH_IO: see batch.c */
-	bool batch;
 	void *batch_map;
 	size_t batch_len;
 	struct io_uring_buf_ring *fetch_ring;
@@ -224,16 +231,30 @@ static inline void ublk_sqe_io_cmd(struct io_uring_sqe *sqe, unsigned int op)
 	sqe->flags = IOSQE_FIXED_FILE;
 	sqe->cmd_op = op;
 }
-/* For batch.c: an SQE (NULL if the SQ is full), and a new request for tag. */
+/*
+ * How a queue trades commands with the driver: per tag (FETCH_REQ, then
+ * COMMIT_AND_FETCH_REQ for ever; queue.c) or in batches (UBLK_F_BATCH_IO;
+ * batch.c). The queue picks one at start and calls nothing else of it; a
+ * mode uses only the two queue services below, so the dependency runs one
+ * way: mode -> queue.
+ */
+struct ublk_cmd_ops {
+	int (*setup)(struct ublk_queue *q);	/* once the ring exists; optional */
+	void (*teardown)(struct ublk_queue *q);	/* optional; also after a failed setup */
+	/* the first commands, queued: the queue submits and reaps at once */
+	void (*start)(struct ublk_queue *q);
+	/* commit tag's result (and fetch its next request) */
+	void (*complete)(struct ublk_queue *q, unsigned int tag, int res);
+	/* before each submit: what the last completions produced; optional */
+	void (*flush)(struct ublk_queue *q);
+	/* a CQE of one of the mode's own commands */
+	void (*handle_cqe)(struct ublk_queue *q, const struct io_uring_cqe *cqe);
+};
+extern const struct ublk_cmd_ops ublk_tag_cmd_ops;
+extern const struct ublk_cmd_ops ublk_batch_cmd_ops;
+/* The queue's services to a mode: an SQE (NULL if the SQ is full), and a new request for tag. */
 struct io_uring_sqe *ublk_queue_sqe(struct ublk_queue *q);
 void ublk_queue_dispatch(struct ublk_queue *q, unsigned int tag);
-/* ---- batch.c: UBLK_F_BATCH_IO ---- */
-int ublk_batch_setup(struct ublk_queue *q);
-void ublk_batch_teardown(struct ublk_queue *q);
-void ublk_batch_start(struct ublk_queue *q);
-void ublk_batch_complete(struct ublk_queue *q, unsigned int tag, int res);
-void ublk_batch_flush(struct ublk_queue *q);
-void ublk_batch_handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe);
 
 /* user_data layout shared by the queue loop and the targets */
 static inline uint64_t ublk_user_data(unsigned int tag, unsigned int op,

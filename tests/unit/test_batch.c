@@ -16,7 +16,7 @@
 
 #define DEPTH 4
 
-/* ---- what queue.c would provide ---- */
+/* ---- the queue services a mode uses (queue.c) ---- */
 struct io_uring_sqe *ublk_queue_sqe(struct ublk_queue *q)
 {
 	return io_uring_get_sqe(&q->ring);
@@ -38,11 +38,10 @@ static struct ublk_queue *queue_deep(struct ublk_dev *dev, uint64_t flags,
 	q->dev = dev;
 	q->q_id = 1;
 	q->depth = depth;
-	q->batch = true;
 	for (tag = 0; tag < depth; tag++)
 		q->ios[tag].buf = (void *)(uintptr_t)(0x10000 * (tag + 1));
 	assert_int_equal(io_uring_queue_init(16, &q->ring, 0), 0);
-	assert_int_equal(ublk_batch_setup(q), 0);
+	assert_int_equal(ublk_batch_cmd_ops.setup(q), 0);
 	return q;
 }
 
@@ -54,7 +53,7 @@ static struct ublk_queue *queue_new(struct ublk_dev *dev, uint64_t flags)
 static void queue_free(struct ublk_queue *q)
 {
 	io_uring_queue_exit(&q->ring);
-	ublk_batch_teardown(q);
+	ublk_batch_cmd_ops.teardown(q);
 	free(q);
 }
 
@@ -82,7 +81,7 @@ static void start__prep_lists_every_tag_with_its_buffer_then_fetch(void **state)
 	const struct io_uring_sqe *prep, *fetch;
 	unsigned int tag;
 
-	ublk_batch_start(q);
+	ublk_batch_cmd_ops.start(q);
 	assert_int_equal(io_uring_sq_ready(&q->ring), 2);
 	prep = sqe_at(q, 0);
 	assert_int_equal(prep->opcode, IORING_OP_URING_CMD);
@@ -114,11 +113,11 @@ static void flush__one_commit_per_batch_from_alternate_arrays(void **state)
 	const struct io_uring_sqe *commit;
 	const void *first;
 
-	ublk_batch_flush(q);			/* nothing completed: nothing sent */
+	ublk_batch_cmd_ops.flush(q);			/* nothing completed: nothing sent */
 	assert_int_equal(io_uring_sq_ready(&q->ring), 0);
-	ublk_batch_complete(q, 3, 4096);
-	ublk_batch_complete(q, 0, -EIO);
-	ublk_batch_flush(q);
+	ublk_batch_cmd_ops.complete(q, 3, 4096);
+	ublk_batch_cmd_ops.complete(q, 0, -EIO);
+	ublk_batch_cmd_ops.flush(q);
 	assert_int_equal(io_uring_sq_ready(&q->ring), 1);
 	commit = sqe_at(q, 0);
 	assert_int_equal(commit->cmd_op, UBLK_U_IO_COMMIT_IO_CMDS);
@@ -132,8 +131,8 @@ static void flush__one_commit_per_batch_from_alternate_arrays(void **state)
 	first = (const void *)(uintptr_t)commit->addr;
 
 	/* the next batch fills the other array; the first is submitted first */
-	ublk_batch_complete(q, 1, 512);
-	ublk_batch_flush(q);
+	ublk_batch_cmd_ops.complete(q, 1, 512);
+	ublk_batch_cmd_ops.flush(q);
 	assert_int_equal(io_uring_sq_ready(&q->ring), 1);
 	commit = sqe_at(q, 0);
 	assert_ptr_not_equal((const void *)(uintptr_t)commit->addr, first);
@@ -167,7 +166,7 @@ static void fetch_cqe__dispatches_its_tags_and_gives_the_buffer_back(void **stat
 	expect_value(ublk_queue_dispatch, tag, 3);
 	expect_value(ublk_queue_dispatch, tag, 0);
 	expect_value(ublk_queue_dispatch, tag, 2);
-	ublk_batch_handle_cqe(q, &cqe);
+	ublk_batch_cmd_ops.handle_cqe(q, &cqe);
 	assert_int_equal((uint16_t)(q->fetch_ring->tail - tail), 1);
 	assert_int_equal(q->fetch_ring->bufs[tail & 3].bid, 2);
 	assert_int_equal(q->cmds_inflight, 1);	/* still armed */
@@ -183,14 +182,14 @@ static void fetch_end__rearmed_when_out_of_buffers_stopped_on_abort(void **state
 
 	fetch_cqe(&cqe, 0, -ENOBUFS);
 	q->cmds_inflight = 1;
-	ublk_batch_handle_cqe(q, &cqe);
+	ublk_batch_cmd_ops.handle_cqe(q, &cqe);
 	assert_int_equal(io_uring_sq_ready(&q->ring), 1);
 	assert_int_equal(sqe_at(q, 0)->cmd_op, UBLK_U_IO_FETCH_IO_CMDS);
 	assert_int_equal(q->cmds_inflight, 1);
 	assert_false(q->stopping);
 
 	fetch_cqe(&cqe, 0, UBLK_IO_RES_ABORT);
-	ublk_batch_handle_cqe(q, &cqe);
+	ublk_batch_cmd_ops.handle_cqe(q, &cqe);
 	assert_int_equal(q->cmds_inflight, 0);
 	assert_true(q->stopping);
 	assert_int_equal(q->error, 0);		/* the device went away: no error */
@@ -204,15 +203,15 @@ static void commit_cqe__failure_or_short_answer_fails_the_queue(void **state)
 	struct io_uring_cqe cqe = {
 		.user_data = ublk_user_data(2, UBLK_U_IO_COMMIT_IO_CMDS, false), .res = 16 };
 
-	ublk_batch_handle_cqe(q, &cqe);		/* both elements taken */
+	ublk_batch_cmd_ops.handle_cqe(q, &cqe);		/* both elements taken */
 	assert_false(q->stopping);
 	cqe.res = 8;				/* one of two */
-	ublk_batch_handle_cqe(q, &cqe);
+	ublk_batch_cmd_ops.handle_cqe(q, &cqe);
 	assert_true(q->stopping);
 	assert_int_equal(q->error, -EIO);
 	q->error = 0;
 	cqe.res = -EINVAL;
-	ublk_batch_handle_cqe(q, &cqe);
+	ublk_batch_cmd_ops.handle_cqe(q, &cqe);
 	assert_int_equal(q->error, -EINVAL);
 	assert_int_equal(q->cmds_inflight, 0);
 	queue_free(q);

@@ -4,6 +4,8 @@
  * fake queue standing in for queue.c (its functions are defined here).
  */
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -129,6 +131,21 @@ static void null__queue_io__completes_full_length(void **state)
 	fake_free(f);
 }
 
+/* null copies nothing: user copy, unless NEED_GET_DATA is asked for (the driver drops it then) */
+static void null__init__user_copy_unless_need_get_data(void **state)
+{
+	struct fake *f = fake_new("null", 0);
+	struct ublk_params p;
+
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	assert_int_equal(f->dev.tgt_flags, UBLK_F_USER_COPY);
+	f->dev.tgt_flags = 0;
+	f->dev.opts.flags = UBLK_F_NEED_GET_DATA;
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	assert_int_equal(f->dev.tgt_flags, 0);
+	fake_free(f);
+}
+
 /*
  * init for the io_uring path, wherever the test file is: a /tmp in a
  * tmpfs would give plain syscalls (loop__memory_file__syscalls_then_commit)
@@ -151,6 +168,88 @@ static void loop__init__size_from_file_and_discard(void **state)
 	assert_true(p.basic.attrs & UBLK_ATTR_VOLATILE_CACHE);
 	/* /tmp can punch holes on the machines we test on */
 	assert_true(p.types & UBLK_PARAM_TYPE_DISCARD);
+	fake_free(f);
+}
+
+/* A file of size bytes in directory dir for loop, or -1 if dir is missing. */
+static int fake_file_in(struct fake *f, const char *dir, off_t size)
+{
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "%s/ublkctl-tgt-XXXXXX", dir);
+	fd = mkstemp(f->path);
+	if (fd < 0) {
+		f->path[0] = 0;
+		return -1;
+	}
+	assert_int_equal(ftruncate(fd, size), 0);
+	close(fd);
+	strcpy(f->dev.opts.file, f->path);
+	return 0;
+}
+
+/*
+ * tmpfs punches holes but has no FALLOC_FL_ZERO_RANGE: DISCARD, and no
+ * WRITE_ZEROES, which would fail each request (EOPNOTSUPP). The probe
+ * past EOF leaves the file's size alone.
+ */
+static void loop__init_on_tmpfs__discard_without_write_zeroes(void **state)
+{
+	struct fake *f = fake_new("loop", 0);
+	struct ublk_params p;
+	struct stat st;
+
+	if (fake_file_in(f, "/dev/shm", 1 << 20) < 0) {
+		fake_free(f);
+		skip();
+	}
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	assert_true(f->dev.backing_in_memory);
+	assert_true(p.types & UBLK_PARAM_TYPE_DISCARD);
+	assert_int_equal(p.discard.max_write_zeroes_sectors, 0);
+	assert_int_equal(f->dev.tgt_flags, UBLK_F_USER_COPY);
+	assert_int_equal(fstat(f->dev.backing_fd, &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+	fake_free(f);
+}
+
+/* where ZERO_RANGE works (/tmp on ext4 here): both, and no block left allocated past EOF */
+static void loop__init_on_disk__write_zeroes_and_nothing_past_eof(void **state)
+{
+	struct fake *f = fake_new("loop", 1 << 20);
+	struct ublk_params p;
+	struct stat st;
+	int fd = open(f->path, O_RDWR | O_CLOEXEC), ret;
+
+	ret = fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096);
+	close(fd);
+	if (ret < 0) {
+		fake_free(f);
+		skip();		/* /tmp in a tmpfs: the test above covers it */
+	}
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	assert_true(p.types & UBLK_PARAM_TYPE_DISCARD);
+	assert_int_equal(p.discard.max_write_zeroes_sectors, UINT32_MAX >> 9);
+	assert_int_equal(fstat(f->dev.backing_fd, &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+	assert_true(st.st_blocks * 512 <= 8192);	/* at most the block zeroed at 0 */
+	fake_free(f);
+}
+
+/* with NEED_GET_DATA asked for, no user copy: the driver would drop the flag */
+static void loop__init_on_tmpfs_need_get_data__no_user_copy(void **state)
+{
+	struct fake *f = fake_new("loop", 0);
+	struct ublk_params p;
+
+	if (fake_file_in(f, "/dev/shm", 1 << 20) < 0) {
+		fake_free(f);
+		skip();
+	}
+	f->dev.opts.flags = UBLK_F_NEED_GET_DATA;
+	assert_int_equal(f->dev.ops->init(&f->dev, &p), 0);
+	assert_true(f->dev.backing_in_memory);
+	assert_int_equal(f->dev.tgt_flags, 0);
 	fake_free(f);
 }
 
@@ -412,11 +511,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(null__queue_io__completes_full_length),
+		cmocka_unit_test(null__init__user_copy_unless_need_get_data),
 		cmocka_unit_test(loop__zero_copy__register_read_unregister_then_commit),
 		cmocka_unit_test(loop__zero_copy__failed_register_fails_the_io),
 		cmocka_unit_test(loop__auto_buf_reg__one_fixed_sqe),
 		cmocka_unit_test(loop__init__size_from_file_and_discard),
 		cmocka_unit_test(loop__init__tiny_file_refused),
+		cmocka_unit_test(loop__init_on_tmpfs__discard_without_write_zeroes),
+		cmocka_unit_test(loop__init_on_disk__write_zeroes_and_nothing_past_eof),
+		cmocka_unit_test(loop__init_on_tmpfs_need_get_data__no_user_copy),
 		cmocka_unit_test(loop__direct_io_block_size__at_least_the_backing),
 		cmocka_unit_test(loop__read__one_sqe_then_commit),
 		cmocka_unit_test(loop__flush_and_discard__commit_zero),
