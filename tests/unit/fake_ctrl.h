@@ -17,6 +17,13 @@ extern int fake_spawned;			/* ublk_server_spawn calls */
 extern struct ublk_dev_opts fake_spawned_opts;	/* the last one's */
 extern int fake_stopped, fake_deleted;		/* STOP_DEV (the device goes DEAD), DEL_DEV */
 
+/*
+ * The pid ublk_server_spawn reports: above any pid_max (2^22 at most), so
+ * that no process has it and a signal add --foreground forwards reaches
+ * nobody (it was 1: init).
+ */
+#define FAKE_SERVER_PID		(4 << 20)
+
 /* A new UBLK_STATE_DIR, /tmp/ublkctl-NAME-XXXXXX, its path into dir; 0 or -1. */
 int fake_state_dir(char *dir, size_t len, const char *name);
 

@@ -85,8 +85,8 @@ static void parse__file_alone__root_daemon_only(void **state)
 static void parse__recovery_modes__each_kept(void **state)
 {
 	assert_int_equal(ublk_boot_parse("ublk.loop=/a,recovery ublk.loop=/b,recovery=requeue "
-					 "ublk.loop=/c,recovery=reissue ublk.loop=/d,recovery=fail-io",
-					 &args), 0);
+					 "ublk.loop=/c,recovery=reissue "
+					 "ublk.loop=/d,recovery=fail-io", &args), 0);
 	assert_int_equal(args.nr_devs, 4);
 	assert_loop_args(0, "--root-daemon --recovery -- /a");
 	assert_loop_args(1, "--root-daemon --recovery=requeue -- /b");
@@ -124,7 +124,8 @@ static void parse__many_devices__in_order(void **state)
 static void parse__quoted_value__spaces_kept(void **state)
 {
 	assert_int_equal(ublk_boot_parse("\"ublk.loop=/mnt/my disk.img,ro\" "
-					 "ublk.loop=\"/srv/a  b,id=2\"\tublk.wait=\"4\"", &args), 0);
+					 "ublk.loop=\"/srv/a  b,id=2\"\tublk.wait=\"4\"",
+					 &args), 0);
 	assert_int_equal(args.nr_devs, 2);
 	assert_int_equal(args.wait_s, 4);
 	assert_loop_args(0, "--root-daemon --read-only -- /mnt/my disk.img");
@@ -194,13 +195,16 @@ static void parse__not_a_number__message(void **state)
 		       "ublk.loop=/dev/vda,queues=two: 'queues=two' is not a number");
 	assert_refused("ublk.loop=/a,depth=", "ublk.loop=/a,depth=: 'depth=' is not a number");
 	assert_refused("ublk.loop=/a,id=-1", "ublk.loop=/a,id=-1: 'id=-1' is not a number");
-	assert_refused("ublk.loop=/a,queues=0x2", "ublk.loop=/a,queues=0x2: 'queues=0x2' is not a number");
+	assert_refused("ublk.loop=/a,queues=0x2",
+		       "ublk.loop=/a,queues=0x2: 'queues=0x2' is not a number");
 }
 
 static void parse__out_of_range__message(void **state)
 {
-	assert_refused("ublk.loop=/a,queues=0", "ublk.loop=/a,queues=0: 'queues=0' is out of range (1-64)");
-	assert_refused("ublk.loop=/a,queues=65", "ublk.loop=/a,queues=65: 'queues=65' is out of range (1-64)");
+	assert_refused("ublk.loop=/a,queues=0",
+		       "ublk.loop=/a,queues=0: 'queues=0' is out of range (1-64)");
+	assert_refused("ublk.loop=/a,queues=65",
+		       "ublk.loop=/a,queues=65: 'queues=65' is out of range (1-64)");
 	assert_refused("ublk.loop=/dev/vda,depth=99999",
 		       "ublk.loop=/dev/vda,depth=99999: 'depth=99999' is out of range (1-4096)");
 	assert_refused("ublk.loop=/a,id=1048576",
@@ -230,11 +234,13 @@ static void parse__stray_quote__message(void **state)
 {
 	assert_refused("ublk.loop=\"/a b\",ro",
 		       "ublk.loop=\"/a b\",ro: double quotes go around the whole value only");
-	assert_refused("ublk.loop=/a\"b", "ublk.loop=/a\"b: double quotes go around the whole value only");
+	assert_refused("ublk.loop=/a\"b",
+		       "ublk.loop=/a\"b: double quotes go around the whole value only");
 	/* not closed: the newline /proc/cmdline ends with is not taken in */
 	assert_refused("ublk.loop=\"/a b,ro\n",
 		       "ublk.loop=\"/a b,ro: double quotes go around the whole value only");
-	assert_refused("\"ublk.wait=1", "ublk.wait=1: double quotes go around the whole value only");
+	assert_refused("\"ublk.wait=1",
+		       "ublk.wait=1: double quotes go around the whole value only");
 }
 
 /* quoted, a tab or newline could reach the file name, and break a line */

@@ -33,7 +33,7 @@ grep -Eq 'IOPS=[1-9]' /tmp/t/fio.out || fail "fio did no IO"
 # Batch IO (UBLK_F_BATCH_IO, bit 15) where the driver offers it: Linux 7.0
 # and later, not our module. UBLKCTL_NO_BATCH=1 keeps the per-tag commands.
 batch_bit() {
-	echo $(( $(ublk list -n $1 | sed -n 's/.* flags \(0x[0-9a-f]*\) .*/\1/p') >> 15 & 1 ))
+	echo $(( $(ublk list -n $1 | awk '$1 == "flags" { print $2 }') >> 15 & 1 ))
 }
 want=0
 [ ! -f /sys/module/ublk_drv/version ] && [ "$(uname -r | cut -d. -f1)" -ge 7 ] && want=1
