@@ -76,6 +76,7 @@ int ublk_server_spawn(const struct ublk_dev_opts *o, struct ublk_spawn_result *r
 	res->dev_id = o->dev_id < 0 ? 0 : o->dev_id;
 	res->pid = FAKE_SERVER_PID;
 	res->report_fd = -1;
+	res->lock_fd = -1;
 	return 0;
 }
 
