@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -297,6 +298,33 @@ static int recover_begin(struct ublk_ctrl *ctrl, struct ublk_dev *dev, int repor
 char *ublk_argv0;
 
 /*
+ * The name systemd spares and ps shows: "@ublkctl". It fits where argv[0]
+ * was when that is long enough; a short one ("ublkctl" through PATH, as a
+ * script runs `ublkctl recover`) would make it "@blkctl", so then the
+ * kernel is told our command line lives in a buffer of ours instead
+ * (PR_SET_MM needs CAP_SYS_RESOURCE, which a root daemon has).
+ */
+static void root_daemon_name(void)
+{
+	static const char name[] = "@ublkctl";
+	static char cmdline[sizeof(name)];
+
+	if (ublk_argv0 && strlen(ublk_argv0) >= strlen(name)) {
+		memset(ublk_argv0, 0, strlen(ublk_argv0));
+		memcpy(ublk_argv0, name, strlen(name));
+		return;
+	}
+	memcpy(cmdline, name, sizeof(name));
+	/* start first: it moves below the stack, so start <= end holds throughout */
+	if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)cmdline, 0, 0) == 0 &&
+	    prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)(cmdline + sizeof(cmdline)),
+		  0, 0) == 0)
+		return;
+	if (ublk_argv0 && ublk_argv0[0])
+		ublk_argv0[0] = '@';	/* at least systemd spares it */
+}
+
+/*
  * The server must never wait for a page-in from a device it serves: lock
  * what is mapped now (our code included), and later mappings as they are
  * touched, so that unused parts of IO buffers cost nothing. A root daemon
@@ -311,13 +339,7 @@ static void server_pin(const struct ublk_dev_opts *o)
 	mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT);
 	if (!o->root_daemon)
 		return;
-	if (ublk_argv0 && strlen(ublk_argv0) >= 8) {
-		/* ps shows "@ublkctl": the name must fit where argv[0] was */
-		memset(ublk_argv0, 0, strlen(ublk_argv0));
-		memcpy(ublk_argv0, "@ublkctl", 8);
-	} else if (ublk_argv0 && ublk_argv0[0]) {
-		ublk_argv0[0] = '@';
-	}
+	root_daemon_name();
 	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		write(fd, "-1000", 5);
@@ -325,15 +347,163 @@ static void server_pin(const struct ublk_dev_opts *o)
 	}
 }
 
+/*
+ * One server: its start-up in three steps, then its service. A step that
+ * fails reports why and the server exits: what it created is removed by
+ * ublk_start_undo() in add, which is also what removes it when the server
+ * is killed during start-up, so both ways share one teardown. Once
+ * started, the service ends in the other: ublk_server_exit().
+ */
+struct server {
+	struct ublk_ctrl ctrl;
+	struct ublk_dev dev;
+	struct ublk_params params;
+	int report_fd;
+};
+
+static void report_init_error(struct server *s, int ret)
+{
+	const struct ublk_dev_opts *o = &s->dev.opts;
+
+	if (s->dev.init_err[0])
+		report(s->report_fd, "ERR %s: %s", o->file[0] ? o->file : o->target,
+		       s->dev.init_err);
+	else if (o->file[0])
+		report(s->report_fd, "ERR %s: %s", o->file,
+		       ret == -ENOSPC ? "smaller than one block" : strerror(-ret));
+	else
+		report(s->report_fd, "ERR target %s: %s", o->target, strerror(-ret));
+}
+
+/* The driver, its features and the target's backing: nothing created yet. */
+static int server_prepare(struct server *s)
+{
+	struct ublk_dev *dev = &s->dev;
+	uint64_t missing;
+	int ret;
+
+	dev->ops = ublk_find_target(dev->opts.target);
+	if (!dev->ops) {
+		report(s->report_fd, "ERR unknown target '%s'", dev->opts.target);
+		return -EINVAL;
+	}
+	ret = ublk_ctrl_open(&s->ctrl);
+	if (ret) {
+		report(s->report_fd, "ERR %s", ret == -ENODEV ?
+		       "ublk driver not loaded (try: modprobe ublk_drv)" :
+		       ublk_ctrl_strerror(ret));
+		return ret;
+	}
+	/* --zero-copy without a mode: auto buffer registration if we can */
+	if ((dev->opts.flags & UBLK_ZERO_COPY_FLAGS) == UBLK_ZERO_COPY_FLAGS)
+		dev->opts.flags &= ~((s->ctrl.features & UBLK_F_AUTO_BUF_REG) ?
+				     UBLK_F_SUPPORT_ZERO_COPY : UBLK_F_AUTO_BUF_REG);
+	missing = missing_feature(dev->opts.flags, s->ctrl.features);
+	if (missing) {
+		report(s->report_fd, "ERR %s", feature_error(missing));
+		return -EOPNOTSUPP;
+	}
+	ret = dev->ops->init(dev, &s->params);
+	if (ret) {
+		report_init_error(s, ret);
+		return ret;
+	}
+	dev->opts.flags |= s->ctrl.features & dev->tgt_flags;
+	return 0;
+}
+
+/* The device (new, or one to recover), its char device and its queues. */
+static int server_attach(struct server *s)
+{
+	struct ublk_dev *dev = &s->dev;
+	int ret;
+
+	if (dev->opts.recover)
+		ret = recover_begin(&s->ctrl, dev, s->report_fd);
+	else
+		ret = add_device(&s->ctrl, dev, &s->params, s->report_fd);
+	if (ret)
+		return ret;
+	load_affinity(&s->ctrl, dev);
+	ret = open_cdev(dev);
+	if (ret) {
+		report(s->report_fd, "ERR /dev/ublkc%u: %s", dev->info.dev_id,
+		       strerror(-ret));
+		return ret;
+	}
+	ret = ublk_queues_start(dev);
+	if (ret)
+		report(s->report_fd, "ERR queue setup: %s", strerror(-ret));
+	return ret;
+}
+
+/* START_DEV or END_USER_RECOVERY, then /dev/ublkbN usable and the state saved. */
+static int server_go_live(struct server *s)
+{
+	struct ublk_dev *dev = &s->dev;
+	unsigned int id = dev->info.dev_id;
+	int ret;
+
+	if (dev->opts.recover) {
+		/* for tests: die where a crash hurts recovery most */
+		if (getenv("UBLKCTL_TEST_DIE_BEFORE_END_RECOVERY"))
+			raise(SIGKILL);
+		ret = ublk_ctrl_end_recovery(&s->ctrl, id, getpid());
+		if (ret) {
+			report_ctrl(s->report_fd, "END_USER_RECOVERY", ret);
+			return ret;
+		}
+	} else {
+		ret = ublk_ctrl_start_dev(&s->ctrl, id, getpid());
+		if (ret) {
+			report_ctrl(s->report_fd, "START_DEV", ret);
+			return ret;
+		}
+	}
+	ret = wait_bdev(id);
+	if (ret) {
+		report(s->report_fd, "ERR /dev/ublkb%u: %s", id, strerror(-ret));
+		return ret;
+	}
+	ret = save_state(dev);
+	if (ret)
+		report(s->report_fd, "ERR state file: %s", ublk_state_dir_strerror(ret));
+	return ret;
+}
+
+/*
+ * Serve until the device stops, then end as ublk_server_exit() says. add
+ * killed during start-up (Ctrl-C, timeout) never read our "OK": nobody
+ * knows of the device, so it is stopped as SIGTERM would. A recovered
+ * device serves on: stopping it would lose its data.
+ */
+static void server_serve(struct server *s, const sigset_t *sigs)
+{
+	struct ublk_dev *dev = &s->dev;
+	bool self_stop, delivered, orphaned;
+
+	delivered = report(s->report_fd, "OK") && report_read(s->report_fd);
+	orphaned = !delivered && !dev->opts.recover;
+	if (s->report_fd >= 0)
+		close(s->report_fd);
+	if (orphaned)
+		ublk_ctrl_stop_dev(&s->ctrl, dev->info.dev_id);
+
+	self_stop = serve_until_stopped(&s->ctrl, dev, sigs, orphaned);
+
+	ublk_queues_join(dev);
+	close(dev->cdev_fd);
+	if (dev->ops->deinit)
+		dev->ops->deinit(dev);
+	ublk_server_exit(&s->ctrl, dev->info.dev_id, self_stop);
+	ublk_ctrl_close(&s->ctrl);
+}
+
 /* Returns an exit code; failures are reported on report_fd. */
 static int server_run(const struct ublk_dev_opts *o, int report_fd)
 {
-	struct ublk_ctrl ctrl;
-	struct ublk_params params;
-	struct ublk_dev dev;
-	bool self_stop, delivered, orphaned;
+	static struct server s;	/* large, and for the process's whole life */
 	sigset_t sigs;
-	int ret;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -344,114 +514,13 @@ static int server_run(const struct ublk_dev_opts *o, int report_fd)
 	signal(SIGPIPE, SIG_IGN);
 
 	server_pin(o);
-	memset(&dev, 0, sizeof(dev));
-	dev.opts = *o;
-	dev.cdev_fd = -1;
-	dev.backing_fd = -1;
-	dev.ops = ublk_find_target(o->target);
-	if (!dev.ops) {
-		report(report_fd, "ERR unknown target '%s'", o->target);
+	s.dev.opts = *o;
+	s.dev.cdev_fd = -1;
+	s.dev.backing_fd = -1;
+	s.report_fd = report_fd;
+	if (server_prepare(&s) || server_attach(&s) || server_go_live(&s))
 		return 1;
-	}
-	ret = ublk_ctrl_open(&ctrl);
-	if (ret) {
-		report(report_fd, "ERR %s", ret == -ENODEV ?
-		       "ublk driver not loaded (try: modprobe ublk_drv)" :
-		       ublk_ctrl_strerror(ret));
-		return 1;
-	}
-	/* --zero-copy without a mode: auto buffer registration if we can */
-	if ((dev.opts.flags & UBLK_ZERO_COPY_FLAGS) == UBLK_ZERO_COPY_FLAGS)
-		dev.opts.flags &= ~((ctrl.features & UBLK_F_AUTO_BUF_REG) ?
-				    UBLK_F_SUPPORT_ZERO_COPY : UBLK_F_AUTO_BUF_REG);
-	if (missing_feature(dev.opts.flags, ctrl.features)) {
-		report(report_fd, "ERR %s", feature_error(
-		       missing_feature(dev.opts.flags, ctrl.features)));
-		return 1;
-	}
-	ret = dev.ops->init(&dev, &params);
-	if (ret) {
-		if (dev.init_err[0])
-			report(report_fd, "ERR %s: %s", o->file[0] ? o->file : o->target,
-			       dev.init_err);
-		else if (o->file[0])
-			report(report_fd, "ERR %s: %s", o->file,
-			       ret == -ENOSPC ? "smaller than one block" :
-			       strerror(-ret));
-		else
-			report(report_fd, "ERR target %s: %s", o->target,
-			       strerror(-ret));
-		return 1;
-	}
-	dev.opts.flags |= ctrl.features & dev.tgt_flags;
-	if (o->recover)
-		ret = recover_begin(&ctrl, &dev, report_fd);
-	else
-		ret = add_device(&ctrl, &dev, &params, report_fd);
-	if (ret)
-		return 1;
-
-	load_affinity(&ctrl, &dev);
-	ret = open_cdev(&dev);
-	if (ret) {
-		report(report_fd, "ERR /dev/ublkc%u: %s", dev.info.dev_id,
-		       strerror(-ret));
-		return 1;
-	}
-	ret = ublk_queues_start(&dev);
-	if (ret) {
-		report(report_fd, "ERR queue setup: %s", strerror(-ret));
-		return 1;
-	}
-	if (o->recover) {
-		/* for tests: die where a crash hurts recovery most */
-		if (getenv("UBLKCTL_TEST_DIE_BEFORE_END_RECOVERY"))
-			raise(SIGKILL);
-		ret = ublk_ctrl_end_recovery(&ctrl, dev.info.dev_id, getpid());
-		if (ret) {
-			report_ctrl(report_fd, "END_USER_RECOVERY", ret);
-			return 1;
-		}
-	} else {
-		ret = ublk_ctrl_start_dev(&ctrl, dev.info.dev_id, getpid());
-		if (ret) {
-			report_ctrl(report_fd, "START_DEV", ret);
-			return 1;
-		}
-	}
-	ret = wait_bdev(dev.info.dev_id);
-	if (ret) {
-		report(report_fd, "ERR /dev/ublkb%u: %s", dev.info.dev_id, strerror(-ret));
-	} else {
-		ret = save_state(&dev);
-		if (ret)
-			report(report_fd, "ERR state file: %s", ublk_state_dir_strerror(ret));
-	}
-	if (ret) {
-		if (!o->recover)
-			ublk_ctrl_stop_dev(&ctrl, dev.info.dev_id);
-		return 1;
-	}
-	/*
-	 * add was killed during start-up (Ctrl-C, timeout): nobody knows of
-	 * the device, stop it as SIGTERM would. A recovered device serves on:
-	 * stopping it would lose its data.
-	 */
-	delivered = report(report_fd, "OK") && report_read(report_fd);
-	orphaned = !delivered && !o->recover;
-	if (report_fd >= 0)
-		close(report_fd);
-	if (orphaned)
-		ublk_ctrl_stop_dev(&ctrl, dev.info.dev_id);
-
-	self_stop = serve_until_stopped(&ctrl, &dev, &sigs, orphaned);
-
-	ublk_queues_join(&dev);
-	close(dev.cdev_fd);
-	if (dev.ops->deinit)
-		dev.ops->deinit(&dev);
-	ublk_server_exit(&ctrl, dev.info.dev_id, self_stop);
-	ublk_ctrl_close(&ctrl);
+	server_serve(&s, &sigs);
 	return 0;
 }
 
