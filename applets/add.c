@@ -168,124 +168,134 @@ static int wait_foreground(pid_t pid, const sigset_t *mask)
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? EXIT_OK : EXIT_FAIL;
 }
 
-int add_run(int argc, char **argv, const char *fixed_target,
-	    const char *help, int *dev_id)
+#define ADD_GO_ON	-1	/* add_option(): the option was fine */
+
+/* One option into o: ADD_GO_ON, or the exit code to end with. */
+static int add_option(int c, struct ublk_dev_opts *o, bool *size_given,
+		      const char *help, char **argv)
+{
+	unsigned int v;
+	int ret;
+
+	switch (c) {
+	case 't':
+		if (strlen(optarg) >= sizeof(o->target))
+			return usage_error("unknown target '%s' (null or loop)", optarg);
+		strcpy(o->target, optarg);
+		break;
+	case 'n':
+		if (parse_dev_id(optarg, &v))
+			return EXIT_USAGE;
+		o->dev_id = v;
+		break;
+	case 'q':
+		ret = ublk_parse_uint(optarg, 1, UBLK_MAX_QUEUES, &o->nr_queues);
+		if (ret)
+			return number_error("queue count", optarg, ret);
+		break;
+	case 'd':
+		ret = ublk_parse_uint(optarg, 1, UBLK_MAX_QUEUE_DEPTH, &o->depth);
+		if (ret)
+			return number_error("queue depth", optarg, ret);
+		break;
+	case 's':
+		ret = ublk_parse_size(optarg, &o->size);
+		if (ret)
+			return number_error("size", optarg, ret);
+		*size_given = true;
+		break;
+	case 'f':
+		if (strlen(optarg) >= sizeof(o->file))
+			return usage_error("file name too long");
+		strcpy(o->file, optarg);
+		break;
+	case 'b':
+		ret = ublk_parse_uint(optarg, 512, 4096, &o->block_size);
+		if (ret)
+			return number_error("block size", optarg, ret);
+		o->block_size_set = true;
+		break;
+	case 'r':
+		o->read_only = true;
+		break;
+	case OPT_DIRECT_IO:
+		o->direct_io = true;
+		break;
+	case OPT_FOREGROUND:
+		o->foreground = true;
+		break;
+	case OPT_ROOT_DAEMON:
+		o->root_daemon = true;
+		break;
+	case OPT_ZERO_COPY:
+		o->flags &= ~UBLK_ZERO_COPY_FLAGS;
+		if (!optarg)	/* the server picks the best the driver has */
+			o->flags |= UBLK_ZERO_COPY_FLAGS;
+		else if (!strcmp(optarg, "register"))
+			o->flags |= UBLK_F_SUPPORT_ZERO_COPY;
+		else if (!strcmp(optarg, "auto-buf-reg"))
+			o->flags |= UBLK_F_AUTO_BUF_REG;
+		else
+			return usage_error("unknown zero copy mode '%s' (register or "
+					   "auto-buf-reg)", optarg);
+		break;
+	case OPT_AUTO_BUF_REG:
+		o->flags = (o->flags & ~UBLK_ZERO_COPY_FLAGS) | UBLK_F_AUTO_BUF_REG;
+		break;
+	case OPT_RECOVERY:
+		if (parse_recovery(optarg, &o->flags))
+			return usage_error("unknown recovery mode '%s' (requeue, reissue "
+					   "or fail-io)", optarg);
+		break;
+	case OPT_TIMEOUT:
+		if (parse_timeout(optarg))
+			return EXIT_USAGE;
+		break;
+	case 'h':
+		return show_usage(help);
+	default:
+		return option_error(c, argv);
+	}
+	return ADD_GO_ON;
+}
+
+/*
+ * loop FILE and null SIZE take their main argument bare, too: the number
+ * of arguments taken (0 or 1), or -1 after a usage error.
+ */
+static int bare_argument(const char *fixed_target, const char *arg,
+			 struct ublk_dev_opts *o, bool *size_given)
+{
+	int ret;
+
+	if (!strcmp(fixed_target, "loop") && !o->file[0] && strlen(arg) < sizeof(o->file)) {
+		strcpy(o->file, arg);
+		return 1;
+	}
+	if (!strcmp(fixed_target, "null") && !*size_given) {
+		ret = ublk_parse_size(arg, &o->size);
+		if (ret) {
+			number_error("size", arg, ret);
+			return -1;
+		}
+		*size_given = true;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Start the server and tell the user; until the server hears that it was
+ * told, a killed add makes the server remove the device again.
+ */
+static int add_start(const struct ublk_dev_opts *o, int *dev_id)
 {
 	struct ublk_spawn_result res;
-	struct ublk_dev_opts o;
-	bool size_given = false;
 	sigset_t mask;
-	unsigned int v;
 	char err[512];
-	int c, ret;
-
-	ublk_dev_opts_init(&o);
-	if (fixed_target)
-		snprintf(o.target, sizeof(o.target), "%s", fixed_target);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, fixed_target ? ":n:q:d:s:f:b:rh" :
-				":t:n:q:d:s:f:b:rh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (strlen(optarg) >= sizeof(o.target))
-				return usage_error("unknown target '%s' (null or loop)", optarg);
-			strcpy(o.target, optarg);
-			break;
-		case 'n':
-			if (parse_dev_id(optarg, &v))
-				return EXIT_USAGE;
-			o.dev_id = v;
-			break;
-		case 'q':
-			ret = ublk_parse_uint(optarg, 1, UBLK_MAX_QUEUES, &o.nr_queues);
-			if (ret)
-				return number_error("queue count", optarg, ret);
-			break;
-		case 'd':
-			ret = ublk_parse_uint(optarg, 1, UBLK_MAX_QUEUE_DEPTH, &o.depth);
-			if (ret)
-				return number_error("queue depth", optarg, ret);
-			break;
-		case 's':
-			ret = ublk_parse_size(optarg, &o.size);
-			if (ret)
-				return number_error("size", optarg, ret);
-			size_given = true;
-			break;
-		case 'f':
-			if (strlen(optarg) >= sizeof(o.file))
-				return usage_error("file name too long");
-			strcpy(o.file, optarg);
-			break;
-		case 'b':
-			ret = ublk_parse_uint(optarg, 512, 4096, &o.block_size);
-			if (ret)
-				return number_error("block size", optarg, ret);
-			o.block_size_set = true;
-			break;
-		case 'r':
-			o.read_only = true;
-			break;
-		case OPT_DIRECT_IO:
-			o.direct_io = true;
-			break;
-		case OPT_FOREGROUND:
-			o.foreground = true;
-			break;
-		case OPT_ROOT_DAEMON:
-			o.root_daemon = true;
-			break;
-		case OPT_ZERO_COPY:
-			o.flags &= ~UBLK_ZERO_COPY_FLAGS;
-			if (!optarg)	/* the server picks the best the driver has */
-				o.flags |= UBLK_ZERO_COPY_FLAGS;
-			else if (!strcmp(optarg, "register"))
-				o.flags |= UBLK_F_SUPPORT_ZERO_COPY;
-			else if (!strcmp(optarg, "auto-buf-reg"))
-				o.flags |= UBLK_F_AUTO_BUF_REG;
-			else
-				return usage_error("unknown zero copy mode '%s' (register or "
-						   "auto-buf-reg)", optarg);
-			break;
-		case OPT_AUTO_BUF_REG:
-			o.flags = (o.flags & ~UBLK_ZERO_COPY_FLAGS) | UBLK_F_AUTO_BUF_REG;
-			break;
-		case OPT_RECOVERY:
-			if (parse_recovery(optarg, &o.flags))
-				return usage_error("unknown recovery mode '%s' (requeue, reissue "
-						   "or fail-io)", optarg);
-			break;
-		case OPT_TIMEOUT:
-			if (parse_timeout(optarg))
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			return show_usage(help);
-		default:
-			return option_error(c, argv);
-		}
-	}
-	/* loop FILE and null SIZE take their main argument bare, too */
-	if (fixed_target && optind < argc) {
-		if (!strcmp(fixed_target, "loop") && !o.file[0] &&
-		    strlen(argv[optind]) < sizeof(o.file)) {
-			strcpy(o.file, argv[optind++]);
-		} else if (!strcmp(fixed_target, "null") && !size_given) {
-			ret = ublk_parse_size(argv[optind], &o.size);
-			if (ret)
-				return number_error("size", argv[optind], ret);
-			size_given = true;
-			optind++;
-		}
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	ret = check_opts(&o, size_given);
-	if (ret)
-		return ret;
 
 	fflush(stdout);
-	if (ublk_server_spawn(&o, &res, err, sizeof(err))) {
+	if (ublk_server_spawn(o, &res, err, sizeof(err))) {
 		error_msg("%s", err);
 		return EXIT_FAIL;
 	}
@@ -296,9 +306,40 @@ int add_run(int argc, char **argv, const char *fixed_target,
 	fflush(stdout);
 	mask = hold_exit_signals();
 	ublk_server_confirm(&res);
-	if (o.foreground)
+	if (o->foreground)
 		return wait_foreground(res.pid, &mask);
 	return EXIT_OK;
+}
+
+int add_run(int argc, char **argv, const char *fixed_target,
+	    const char *help, int *dev_id)
+{
+	struct ublk_dev_opts o;
+	bool size_given = false;
+	int c, ret;
+
+	ublk_dev_opts_init(&o);
+	if (fixed_target)
+		snprintf(o.target, sizeof(o.target), "%s", fixed_target);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, fixed_target ? ":n:q:d:s:f:b:rh" :
+				":t:n:q:d:s:f:b:rh", longopts, NULL)) != -1) {
+		ret = add_option(c, &o, &size_given, help, argv);
+		if (ret != ADD_GO_ON)
+			return ret;
+	}
+	if (fixed_target && optind < argc) {
+		ret = bare_argument(fixed_target, argv[optind], &o, &size_given);
+		if (ret < 0)
+			return EXIT_USAGE;
+		optind += ret;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	ret = check_opts(&o, size_given);
+	if (ret)
+		return ret;
+	return add_start(&o, dev_id);
 }
 
 int add_main(int argc, char **argv)
