@@ -168,9 +168,7 @@ static int wait_foreground(pid_t pid, const sigset_t *mask)
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? EXIT_OK : EXIT_FAIL;
 }
 
-#define ADD_GO_ON	-1	/* add_option(): the option was fine */
-
-/* One option into o: ADD_GO_ON, or the exit code to end with. */
+/* One option into o: OPTION_OK, or the exit code to end with. */
 static int add_option(int c, struct ublk_dev_opts *o, bool *size_given,
 		      const char *help, char **argv)
 {
@@ -247,16 +245,10 @@ static int add_option(int c, struct ublk_dev_opts *o, bool *size_given,
 			return usage_error("unknown recovery mode '%s' (requeue, reissue "
 					   "or fail-io)", optarg);
 		break;
-	case OPT_TIMEOUT:
-		if (parse_timeout(optarg))
-			return EXIT_USAGE;
-		break;
-	case 'h':
-		return show_usage(help);
 	default:
-		return option_error(c, argv);
+		return common_option(c, help, argv);
 	}
-	return ADD_GO_ON;
+	return OPTION_OK;
 }
 
 /*
@@ -325,7 +317,7 @@ int add_run(int argc, char **argv, const char *fixed_target,
 	while ((c = getopt_long(argc, argv, fixed_target ? ":n:q:d:s:f:b:rh" :
 				":t:n:q:d:s:f:b:rh", longopts, NULL)) != -1) {
 		ret = add_option(c, &o, &size_given, help, argv);
-		if (ret != ADD_GO_ON)
+		if (ret != OPTION_OK)
 			return ret;
 	}
 	if (fixed_target && optind < argc) {

@@ -55,14 +55,10 @@ int del_main(int argc, char **argv)
 		case 'A':
 			async = true;
 			break;
-		case OPT_TIMEOUT:
-			if (parse_timeout(optarg))
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			return show_usage(usage);
 		default:
-			return option_error(opt, argv);
+			ret = common_option(opt, usage, argv);
+			if (ret != OPTION_OK)
+				return ret;
 		}
 	}
 	if (optind < argc)

@@ -151,14 +151,10 @@ int list_main(int argc, char **argv)
 		case 'J':
 			json = true;
 			break;
-		case OPT_TIMEOUT:
-			if (parse_timeout(optarg))
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			return show_usage(usage);
 		default:
-			return option_error(c_, argv);
+			ret = common_option(c_, usage, argv);
+			if (ret != OPTION_OK)
+				return ret;
 		}
 	}
 	if (optind < argc)

@@ -213,7 +213,7 @@ int recover_main(int argc, char **argv)
 	unsigned int *ids, id = 0;
 	struct ublk_ctrl c;
 	bool all = false, have_id = false;
-	int ch, i, n, rc = EXIT_OK;
+	int ch, i, n, ret, rc = EXIT_OK;
 
 	ublk_dev_opts_init(&cmdline);
 	optind = 1;
@@ -237,14 +237,10 @@ int recover_main(int argc, char **argv)
 			    !realpath(optarg, cmdline.file))
 				return usage_error("bad backing file '%s'", optarg);
 			break;
-		case OPT_TIMEOUT:
-			if (parse_timeout(optarg))
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			return show_usage(usage);
 		default:
-			return option_error(ch, argv);
+			ret = common_option(ch, usage, argv);
+			if (ret != OPTION_OK)
+				return ret;
 		}
 	}
 	if (optind < argc)

@@ -133,3 +133,12 @@ int parse_dev_id(const char *arg, unsigned int *id)
 		return usage_error("invalid device id '%s'", arg);
 	return EXIT_OK;
 }
+
+int common_option(int ch, const char *usage, char *const argv[])
+{
+	if (ch == OPT_TIMEOUT)
+		return parse_timeout(optarg) ? EXIT_USAGE : OPTION_OK;
+	if (ch == 'h')
+		return show_usage(usage);
+	return option_error(ch, argv);
+}

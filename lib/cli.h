@@ -35,6 +35,12 @@ int finish(int code);
 #define OPT_TIMEOUT		0x1000
 #define TIMEOUT_OPTION		{ "timeout", required_argument, NULL, OPT_TIMEOUT }
 int parse_timeout(const char *arg);
+/*
+ * The end of every applet's option switch: --timeout, -h and the usage
+ * error for anything else. OPTION_OK, or the exit code to return.
+ */
+#define OPTION_OK	(-1)
+int common_option(int ch, const char *usage, char *const argv[]);
 
 /*
  * Takes device id's lock (see lib/lock.c), waiting while another ublkctl
