@@ -30,13 +30,15 @@ static const char usage[] =
 "                          (experimental; see zero-copy-experimental --help)\n"
 "     --auto-buf-reg       loop: zero copy with the buffer registered by the\n"
 "                          kernel (--zero-copy=auto-buf-reg)\n"
+"     --need-get-data      the server is handed each WRITE before its data\n"
+"                          (UBLK_F_NEED_GET_DATA; `ublk add -g 1`)\n"
 ADD_COMMON_OPTIONS
 "\n"
 "Exit status: 0 when the device is ready, 1 on failure (nothing is left\n"
 "behind), 2 on a usage error.\n";
 
 enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND, OPT_RECOVERY, OPT_ZERO_COPY, OPT_AUTO_BUF_REG,
-       OPT_ROOT_DAEMON };
+       OPT_ROOT_DAEMON, OPT_NEED_GET_DATA };
 
 static const struct option longopts[] = {
 	{ "type",	required_argument, NULL, 't' },
@@ -53,6 +55,7 @@ static const struct option longopts[] = {
 	{ "recovery",	optional_argument, NULL, OPT_RECOVERY },
 	{ "zero-copy",	optional_argument, NULL, OPT_ZERO_COPY },
 	{ "auto-buf-reg", no_argument,	   NULL, OPT_AUTO_BUF_REG },
+	{ "need-get-data", no_argument,	   NULL, OPT_NEED_GET_DATA },
 	TIMEOUT_OPTION,
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -239,6 +242,9 @@ static int add_option(int c, struct ublk_dev_opts *o, bool *size_given,
 		break;
 	case OPT_AUTO_BUF_REG:
 		o->flags = (o->flags & ~UBLK_ZERO_COPY_FLAGS) | UBLK_F_AUTO_BUF_REG;
+		break;
+	case OPT_NEED_GET_DATA:
+		o->flags |= UBLK_F_NEED_GET_DATA;
 		break;
 	case OPT_RECOVERY:
 		if (parse_recovery(optarg, &o->flags))

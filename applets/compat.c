@@ -107,48 +107,6 @@ int print_ublksrv_dump(struct ublk_ctrl *c, unsigned int id)
 	return 0;
 }
 
-/*
- * -g 1: the driver must offer NEED_GET_DATA (GET_FEATURES), and new
- * devices ask for it. Returns an exit code.
- */
-static int want_need_get_data(void)
-{
-	struct ublk_ctrl c = { .features = 0 };
-	uint64_t features;
-
-	if (open_ctrl(&c))
-		return EXIT_FAIL;
-	features = c.features;
-	ublk_ctrl_close(&c);
-	/* without GET_FEATURES: ADD_DEV's answer tells, see kept_need_get_data() */
-	if (features && !(features & UBLK_F_NEED_GET_DATA)) {
-		error_msg("-g 1: this ublk driver lacks UBLK_F_NEED_GET_DATA");
-		return EXIT_FAIL;
-	}
-	ublk_opts_default_flags |= UBLK_F_NEED_GET_DATA;
-	return EXIT_OK;
-}
-
-/*
- * The driver drops flags it does not know: a device made with -g 1
- * without NEED_GET_DATA is deleted again. Returns an exit code.
- */
-static int kept_need_get_data(struct ublk_ctrl *c, unsigned int id)
-{
-	struct ublksrv_ctrl_dev_info info;
-	int ret = ublk_ctrl_get_info(c, id, &info);
-
-	if (ret < 0) {
-		error_msg("device %u: %s", id, ctrl_strerror(ret));
-		return EXIT_FAIL;
-	}
-	if (info.flags & UBLK_F_NEED_GET_DATA)
-		return EXIT_OK;
-	ublk_dev_remove(c, id, false, 10000);
-	error_msg("-g 1: the ublk driver dropped UBLK_F_NEED_GET_DATA; device %u deleted", id);
-	return EXIT_FAIL;
-}
-
 /* -q N: ublksrv takes any N, the driver gives min(N, CPUs); we serve 64 at most. */
 static const char *queues_arg(const char *arg, char *buf, size_t len)
 {
@@ -202,7 +160,8 @@ static int compat_add(int argc, char **argv)
 	args[n++] = "add";
 	while ((opt = getopt_long(argc, argv, ":t:n:q:d:u:g:r:i:e:s:f:", longopts,
 				  NULL)) != -1) {
-		if (n + 3 >= (int)ARRAY_SIZE(args))
+		/* room for this option's two words, the three added below and NULL */
+		if (n + 2 + 3 + 1 > (int)ARRAY_SIZE(args))
 			return usage_error("too many options");
 		switch (opt) {
 		case 't':
@@ -253,22 +212,19 @@ static int compat_add(int argc, char **argv)
 	/* ublksrv's loop uses direct IO unless told --buffered_io */
 	if (type && !strcmp(type, "loop") && !buffered)
 		args[n++] = "--direct-io";
+	if (get_data)
+		args[n++] = "--need-get-data";
 	args[n] = NULL;
-	if (get_data && want_need_get_data())
-		return EXIT_FAIL;
 
 	/* ublksrv prints the device's dump where we print its path */
 	ret = add_run(n, args, NULL, usage, &id);
-	ublk_opts_default_flags &= ~UBLK_F_NEED_GET_DATA;
-	if (ret || (quiet && !get_data))
+	if (ret || quiet)
 		return ret;
 	if (open_ctrl(&c))
 		return EXIT_FAIL;
-	ret = get_data ? kept_need_get_data(&c, id) : EXIT_OK;
-	if (!ret && !quiet)
-		print_ublksrv_dump(&c, id);
+	ret = print_ublksrv_dump(&c, id);
 	ublk_ctrl_close(&c);
-	return ret;
+	return ret < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 static int compat_list(int argc, char **argv)

@@ -7,12 +7,9 @@
 
 #include "ublk.h"
 
-uint64_t ublk_opts_default_flags;
-
 void ublk_dev_opts_init(struct ublk_dev_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->flags = ublk_opts_default_flags;
 	o->dev_id = -1;
 	o->nr_queues = UBLK_DEF_QUEUES;
 	o->depth = UBLK_DEF_DEPTH;

@@ -183,10 +183,13 @@ static bool serve_until_stopped(struct ublk_ctrl *c, struct ublk_dev *dev,
 	}
 }
 
+/* What we ask for only when the user did: the driver must have each. */
+#define UBLK_CHECKED_FLAGS (UBLK_RECOVERY_FLAGS | UBLK_ZERO_COPY_FLAGS | UBLK_F_NEED_GET_DATA)
+
 /* The bit of the optional features in @want the driver lacks, or 0. */
 static uint64_t missing_feature(uint64_t want, uint64_t features)
 {
-	uint64_t missing = want & (UBLK_RECOVERY_FLAGS | UBLK_ZERO_COPY_FLAGS) & ~features;
+	uint64_t missing = want & UBLK_CHECKED_FLAGS & ~features;
 
 	/* without GET_FEATURES we cannot tell: ADD_DEV's answer will */
 	if (!features || !missing)
@@ -205,6 +208,9 @@ static const char *feature_error(uint64_t flag)
 	if (flag == UBLK_F_USER_RECOVERY_FAIL_IO)
 		return "--recovery=fail-io needs UBLK_F_USER_RECOVERY_FAIL_IO, which this "
 		       "ublk driver lacks (Linux 6.13 or later, or ublkctl's own ublk_drv)";
+	if (flag == UBLK_F_NEED_GET_DATA)
+		return "--need-get-data (ublk -g 1) needs UBLK_F_NEED_GET_DATA, which this "
+		       "ublk driver lacks";
 	if (flag == UBLK_F_USER_RECOVERY_REISSUE)
 		return "--recovery=reissue needs UBLK_F_USER_RECOVERY_REISSUE, which this "
 		       "ublk driver lacks";
@@ -251,8 +257,7 @@ static int add_device(struct ublk_ctrl *ctrl, struct ublk_dev *dev,
 	}
 	set_io_opcodes(dev);
 	/* the driver drops flags it does not know: check what we got */
-	missing = dev->opts.flags & (UBLK_RECOVERY_FLAGS | UBLK_ZERO_COPY_FLAGS) &
-		  ~dev->info.flags;
+	missing = dev->opts.flags & UBLK_CHECKED_FLAGS & ~dev->info.flags;
 	if (missing) {
 		report(report_fd, "ERR %s", feature_error(missing & -missing));
 		return -EOPNOTSUPP;
@@ -307,19 +312,24 @@ char *ublk_argv0;
 static void root_daemon_name(void)
 {
 	static const char name[] = "@ublkctl";
-	static char cmdline[sizeof(name)];
+	char *cmdline;
 
 	if (ublk_argv0 && strlen(ublk_argv0) >= strlen(name)) {
 		memset(ublk_argv0, 0, strlen(ublk_argv0));
 		memcpy(ublk_argv0, name, strlen(name));
 		return;
 	}
-	memcpy(cmdline, name, sizeof(name));
-	/* start first: it moves below the stack, so start <= end holds throughout */
-	if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)cmdline, 0, 0) == 0 &&
-	    prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)(cmdline + sizeof(cmdline)),
-		  0, 0) == 0)
-		return;
+	/* anonymous memory: /proc/PID/cmdline reads no file-backed page */
+	cmdline = mmap(NULL, sizeof(name), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (cmdline != MAP_FAILED) {
+		memcpy(cmdline, name, sizeof(name));
+		/* start first: it moves below the stack, so start <= end holds throughout */
+		if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)cmdline, 0, 0) == 0 &&
+		    prctl(PR_SET_MM, PR_SET_MM_ARG_END,
+			  (unsigned long)(cmdline + sizeof(name)), 0, 0) == 0)
+			return;
+	}
 	if (ublk_argv0 && ublk_argv0[0])
 		ublk_argv0[0] = '@';	/* at least systemd spares it */
 }

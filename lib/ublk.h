@@ -57,12 +57,6 @@ struct ublk_dev_opts {
 			     UBLK_F_USER_RECOVERY_FAIL_IO)
 
 void ublk_dev_opts_init(struct ublk_dev_opts *o);
-/*
- * UBLK_F_* every ublk_dev_opts_init() starts with, 0 unless set: the
- * `ublk` personality's -g 1 (NEED_GET_DATA), which add has no option for.
- */
-extern uint64_t ublk_opts_default_flags;
-
 /* argv[0] of this process, for servers to rename themselves (main sets it) */
 extern char *ublk_argv0;
 

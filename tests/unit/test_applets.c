@@ -175,20 +175,6 @@ static void ublk_add_g1__need_get_data_asked(void **state)
 	assert_false(fake_spawned_opts.flags & UBLK_F_NEED_GET_DATA);
 }
 
-/* a driver that drops the flag (ADD_DEV's answer): the device goes again */
-static void ublk_add_g1__flag_dropped__deleted_one_line(void **state)
-{
-	char err[512];
-
-	fake_info.flags = UBLK_F_CMD_IOCTL_ENCODE;
-	assert_int_equal(run_capture(2, ublk_compat_main, (char *[]){ "ublk", "add", "-t",
-				     "null", "-g", "1", "--quiet", NULL }, err, sizeof(err)),
-			 EXIT_FAIL);
-	assert_non_null(strstr(err, "NEED_GET_DATA"));
-	assert_int_equal(strchr(err, '\n') - err, strlen(err) - 1);
-	assert_int_equal(fake_deleted, 1);
-}
-
 /* ublk add -q N: ublksrv takes any N (the driver caps it at the CPUs); we serve 64 */
 static void ublk_add_many_queues__capped_at_64(void **state)
 {
@@ -212,7 +198,6 @@ int main(void)
 		T(del_all__many_devices__all_deleted),
 		T(recover_all__many_devices__all_served),
 		T(ublk_add_g1__need_get_data_asked),
-		T(ublk_add_g1__flag_dropped__deleted_one_line),
 		T(ublk_add_many_queues__capped_at_64),
 	};
 

@@ -56,19 +56,6 @@ static void dev_info__need_get_data__no_batch_io(void **state)
 	assert_int_equal(info.flags, UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_NEED_GET_DATA);
 }
 
-/* the `ublk` personality's -g 1: what every new set of options starts with */
-static void opts_init__default_flags(void **state)
-{
-	struct ublk_dev_opts o;
-
-	ublk_opts_default_flags = UBLK_F_NEED_GET_DATA;
-	ublk_dev_opts_init(&o);
-	ublk_opts_default_flags = 0;
-	assert_int_equal(o.flags, UBLK_F_NEED_GET_DATA);
-	ublk_dev_opts_init(&o);
-	assert_int_equal(o.flags, 0);
-}
-
 static void params__4k_blocks__shifts_and_rounded_size(void **state)
 {
 	struct ublk_dev_opts o;
@@ -107,7 +94,6 @@ int main(void)
 		cmocka_unit_test(dev_info__defaults__kernel_picks_id),
 		cmocka_unit_test(dev_info__features__only_known_asked),
 		cmocka_unit_test(dev_info__need_get_data__no_batch_io),
-		cmocka_unit_test(opts_init__default_flags),
 		cmocka_unit_test(params__4k_blocks__shifts_and_rounded_size),
 		cmocka_unit_test(params__512_blocks__writable),
 	};
