@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,7 +118,7 @@ static int ring_submit(struct io_uring *ring, int fd, unsigned int op,
  * driver filled, down the pipe.
  */
 static void ctrl_child(int fd, unsigned int op, const struct ublksrv_ctrl_cmd *cmd,
-		       int out)
+		       int out, pid_t parent)
 {
 	int fds[2] = { fd, out };
 	struct io_uring ring;
@@ -124,6 +126,14 @@ static void ctrl_child(int fd, unsigned int op, const struct ublksrv_ctrl_cmd *c
 
 	/* one stuck in the kernel must not hold a lock or socket of ours */
 	if (ublk_keep_fds(fds, 2))
+		_exit(1);
+	/*
+	 * and dies with the thread that asked (as the command would have been
+	 * interrupted in it): a command waiting interruptibly for a device that
+	 * goes away would otherwise wait for ever
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
 		_exit(1);
 	ret = io_uring_queue_init(2, &ring, IORING_SETUP_SQE128);
 	if (!ret)
@@ -172,15 +182,16 @@ static int ctrl_read_answer(int in, const struct ublksrv_ctrl_cmd *cmd,
  * A control command that cannot hang us: some kernels never complete one
  * (the caller then sleeps uninterruptibly inside io_uring_enter). A child
  * process submits it; we wait for its answer until the deadline, and past
- * it leave the child stuck in the kernel and return -ETIMEDOUT, so that a
- * rescue shell gets its prompt back.
+ * it SIGKILL the child (a wait the kernel lets be interrupted ends; one it
+ * does not stays stuck, reparented to init when we go) and return
+ * -ETIMEDOUT, so that a rescue shell gets its prompt back.
  */
 static int ctrl_submit_bounded(struct ublk_ctrl *c, unsigned int op,
 			       const struct ublksrv_ctrl_cmd *cmd)
 {
 	unsigned int timeout_ms = ublk_ctrl_timeout_ms;
 	int p[2], ret, err, status;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
@@ -193,7 +204,7 @@ static int ctrl_submit_bounded(struct ublk_ctrl *c, unsigned int op,
 	}
 	if (pid == 0) {
 		close(p[0]);
-		ctrl_child(c->fd, op, cmd, p[1]);
+		ctrl_child(c->fd, op, cmd, p[1], parent);
 	}
 	close(p[1]);
 	err = ctrl_read_answer(p[0], cmd, timeout_ms, &ret);
@@ -202,7 +213,9 @@ static int ctrl_submit_bounded(struct ublk_ctrl *c, unsigned int op,
 		ctrl_stuck.nr = _IOC_TYPE(op) == 'u' ? _IOC_NR(op) : op;
 		ctrl_stuck.dev_id = cmd->dev_id;
 		ctrl_stuck.timeout_ms = timeout_ms;
-		return err;	/* the child stays, stuck; init reaps it one day */
+		/* a wait the kernel may interrupt ends; one it may not stays stuck */
+		kill(pid, SIGKILL);
+		return err;
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

@@ -108,7 +108,14 @@ for n in add recover list del; do
 	note "$n: $(grep -c '^0$' $log.rc.$n 2>/dev/null) succeeded, $(grep -c '^1$' $log.rc.$n 2>/dev/null) failed (exit 1)"
 done
 run ublkctl del -a
-wait_until 10 sh -c '! pidof ublkctl' || fail "servers left: $(pidof ublkctl)"
+if ! wait_until 10 sh -c '! pidof ublkctl'; then
+	for p in $(pidof ublkctl); do
+		echo "pid $p: $(tr '\0' ' ' < /proc/$p/cmdline) state $(awk '{print $3}' /proc/$p/stat)" \
+		     "wchan $(cat /proc/$p/wchan 2>/dev/null) ppid $(awk '{print $4}' /proc/$p/stat)"
+		cat /proc/$p/stack 2>/dev/null
+	done
+	fail "ublkctl processes left: $(pidof ublkctl)"
+fi
 no_devices
 [ -z "$(ls -A /run/ublk | grep -v '^\.lock$')" ] || fail "files left in /run/ublk: $(ls -A /run/ublk)"
 echo "ok: $secs s, $(cat $log.rc.* | wc -l) commands"
