@@ -14,9 +14,10 @@
 #include <unistd.h>
 
 #include "applets.h"
+#include "nbd.h"
 
 static const char usage[] =
-"usage: ublkctl add -t null|loop [options]\n"
+"usage: ublkctl add -t null|loop|nbd [options]\n"
 "\n"
 "Create a ublk device, start its server in the background and print the\n"
 "block device's path once it is usable.\n"
@@ -24,7 +25,8 @@ static const char usage[] =
 "Options:\n"
 " -t, --type TYPE          target: null or loop\n"
 " -s, --size SIZE          null: device size, K/M/G/T suffixes (default 250G)\n"
-" -f, --file FILE          loop: backing file or block device (size from it)\n"
+" -f, --file FILE          loop: backing file or block device (size from it);\n"
+"                          nbd: the server's URI (see ublkctl nbd --help)\n"
 "     --direct-io          loop: open FILE with O_DIRECT (no page cache)\n"
 "     --zero-copy[=MODE]   loop: file IO straight into the request's pages\n"
 "                          (experimental; see zero-copy-experimental --help)\n"
@@ -38,7 +40,7 @@ ADD_COMMON_OPTIONS
 "behind), 2 on a usage error.\n";
 
 enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND, OPT_RECOVERY, OPT_ZERO_COPY, OPT_AUTO_BUF_REG,
-       OPT_ROOT_DAEMON, OPT_NEED_GET_DATA };
+       OPT_ROOT_DAEMON, OPT_NEED_GET_DATA, OPT_RECONNECT_TIMEOUT };
 
 static const struct option longopts[] = {
 	{ "type",	required_argument, NULL, 't' },
@@ -56,6 +58,7 @@ static const struct option longopts[] = {
 	{ "zero-copy",	optional_argument, NULL, OPT_ZERO_COPY },
 	{ "auto-buf-reg", no_argument,	   NULL, OPT_AUTO_BUF_REG },
 	{ "need-get-data", no_argument,	   NULL, OPT_NEED_GET_DATA },
+	{ "reconnect-timeout", required_argument, NULL, OPT_RECONNECT_TIMEOUT },
 	TIMEOUT_OPTION,
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -67,6 +70,23 @@ static int number_error(const char *what, const char *arg, int err)
 			   err == -ERANGE ? ": out of range" : "");
 }
 
+/* nbd: the URI is checked here, the server reached by the target. */
+static int check_nbd_opts(struct ublk_dev_opts *o)
+{
+	char err[NBD_ERR_LEN];
+	struct nbd_uri u;
+
+	if (!o->file[0])
+		return usage_error("the nbd target needs the server's URI (ublkctl nbd URI)");
+	if (o->flags & UBLK_ZERO_COPY_FLAGS)
+		return usage_error("zero copy is for the loop target");
+	if (o->direct_io)
+		return usage_error("--direct-io is for the loop target");
+	if (nbd_uri_parse(o->file, &u, err, sizeof(err)))
+		return usage_error("%s: %s", o->file, err);
+	return EXIT_OK;
+}
+
 /* Checks that make sense before anything is created. */
 static int check_opts(struct ublk_dev_opts *o, bool size_given)
 {
@@ -74,9 +94,9 @@ static int check_opts(struct ublk_dev_opts *o, bool size_given)
 	struct stat st;
 
 	if (!o->target[0])
-		return usage_error("no target given (-t null|loop)");
+		return usage_error("no target given (-t null|loop|nbd)");
 	if (!ublk_find_target(o->target))
-		return usage_error("unknown target '%s' (null or loop)", o->target);
+		return usage_error("unknown target '%s' (null, loop or nbd)", o->target);
 	if (o->block_size & (o->block_size - 1))
 		return usage_error("block size %u is not a power of 2", o->block_size);
 	if (!strcmp(o->target, "null")) {
@@ -93,7 +113,9 @@ static int check_opts(struct ublk_dev_opts *o, bool size_given)
 		return EXIT_OK;
 	}
 	if (size_given)
-		return usage_error("--size is for the null target; loop takes the size of FILE");
+		return usage_error("--size is for the null target; loop and nbd take their backing's");
+	if (!strcmp(o->target, "nbd"))
+		return check_nbd_opts(o);
 	if (!o->file[0])
 		return usage_error("the loop target needs a backing file (-f FILE)");
 	if (stat(o->file, &st) < 0) {
@@ -181,7 +203,7 @@ static int add_option(int c, struct ublk_dev_opts *o, bool *size_given,
 	switch (c) {
 	case 't':
 		if (strlen(optarg) >= sizeof(o->target))
-			return usage_error("unknown target '%s' (null or loop)", optarg);
+			return usage_error("unknown target '%s' (null, loop or nbd)", optarg);
 		strcpy(o->target, optarg);
 		break;
 	case 'n':
@@ -243,6 +265,12 @@ static int add_option(int c, struct ublk_dev_opts *o, bool *size_given,
 	case OPT_AUTO_BUF_REG:
 		o->flags = (o->flags & ~UBLK_ZERO_COPY_FLAGS) | UBLK_F_AUTO_BUF_REG;
 		break;
+	case OPT_RECONNECT_TIMEOUT:
+		if (!strcmp(optarg, "inf"))
+			o->reconnect_timeout = UINT_MAX;
+		else if (ublk_parse_uint(optarg, 0, 1000000, &o->reconnect_timeout))
+			return usage_error("invalid reconnect timeout '%s' (seconds, or inf)", optarg);
+		break;
 	case OPT_NEED_GET_DATA:
 		o->flags |= UBLK_F_NEED_GET_DATA;
 		break;
@@ -266,7 +294,8 @@ static int bare_argument(const char *fixed_target, const char *arg,
 {
 	int ret;
 
-	if (!strcmp(fixed_target, "loop") && !o->file[0] && strlen(arg) < sizeof(o->file)) {
+	if ((!strcmp(fixed_target, "loop") || !strcmp(fixed_target, "nbd")) &&
+	    !o->file[0] && strlen(arg) < sizeof(o->file)) {
 		strcpy(o->file, arg);
 		return 1;
 	}

@@ -9,6 +9,7 @@ APPLET(boot-args, boot_args_main, "the ublk.* kernel parameters as loop argument
 APPLET(del, del_main, "stop and delete devices")
 APPLET(list, list_main, "show devices as a table or JSON")
 APPLET(loop, loop_main, "serve a file as a block device (add -t loop)")
+APPLET(nbd, nbd_main, "serve an NBD server's export, reconnecting (add -t nbd)")
 APPLET(null, null_main, "a device that completes every IO at once (add -t null)")
 APPLET(recover, recover_main, "serve a device again after its server died")
 APPLET(zero-copy-experimental, zero_copy_experimental_main, "loop without copying data (new kernels)")

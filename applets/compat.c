@@ -11,13 +11,16 @@
 #include <string.h>
 
 #include "applets.h"
+#include "nbd.h"
 
 static const char usage[] =
-"usage: ublk add -t {null|loop} [-n DEV_ID] [-q NR_HW_QUEUES] [-d QUEUE_DEPTH]\n"
+"usage: ublk add -t {null|loop|nbd} [-n DEV_ID] [-q NR_HW_QUEUES] [-d QUEUE_DEPTH]\n"
 "            [-u URING_COMP] [-g NEED_GET_DATA] [-r USER_RECOVERY]\n"
 "            [-i USER_RECOVERY_REISSUE] [-e USER_RECOVERY_FAIL_IO]\n"
 "            [--debug_mask=0x{DBG_MASK}] [--quiet]\n"
 "            null: [-s SIZE]   loop: -f BACKING_FILE [--buffered_io]\n"
+"            nbd: --host=HOST [--port=PORT] | --unix=SOCKET\n"
+"                 [--export_name=NAME] [--read_only] [--send_zc]\n"
 "       ublk del -n DEV_ID | -a\n"
 "       ublk list [-n DEV_ID] [-v]\n"
 "       ublk help\n"
@@ -129,6 +132,32 @@ static int flag_arg(const char *opt, const char *arg, bool *on)
 	return 0;
 }
 
+/* ublksrv's nbd options: --host, --port, --unix, --export_name, into u. */
+static int nbd_option(int opt, const char *arg, struct nbd_uri *u)
+{
+	unsigned int port;
+
+	if (opt == 'P') {
+		if (ublk_parse_uint(arg, 1, 65535, &port))
+			return usage_error("invalid port '%s'", arg);
+		u->port = port;
+		return 0;
+	}
+	if (opt == 'U') {
+		if (strlen(arg) >= sizeof(u->socket))
+			return usage_error("unix socket path too long");
+		u->transport = NBD_TRANSPORT_UNIX;
+		strcpy(u->socket, arg);
+		return 0;
+	}
+	if (strlen(arg) >= (opt == 'H' ? sizeof(u->host) : sizeof(u->export_name)))
+		return usage_error("--%s too long", opt == 'H' ? "host" : "export_name");
+	strcpy(opt == 'H' ? u->host : u->export_name, arg);
+	if (!u->port)
+		u->port = NBD_DEFAULT_PORT;
+	return 0;
+}
+
 static int compat_add(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -146,8 +175,17 @@ static int compat_add(int argc, char **argv)
 		{ "buffered_io", no_argument, NULL, 'B' },
 		{ "size", required_argument, NULL, 's' },
 		{ "file", required_argument, NULL, 'f' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "unix", required_argument, NULL, 'U' },
+		{ "export_name", required_argument, NULL, 'X' },
+		{ "read_only", no_argument, NULL, 'R' },
+		{ "send_zc", no_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct nbd_uri nbd = { .transport = NBD_TRANSPORT_TCP };
+	char uri[NBD_URI_MAX];
+	bool nbd_given = false;
 	static char letters[32][3], queues[16];
 	char *args[32];
 	bool on, buffered = false, quiet = false, get_data = false;
@@ -160,8 +198,8 @@ static int compat_add(int argc, char **argv)
 	args[n++] = "add";
 	while ((opt = getopt_long(argc, argv, ":t:n:q:d:u:g:r:i:e:s:f:", longopts,
 				  NULL)) != -1) {
-		/* room for this option's two words, the three added below and NULL */
-		if (n + 2 + 3 + 1 > (int)ARRAY_SIZE(args))
+		/* room for this option's two words, the five added below and NULL */
+		if (n + 2 + 5 + 1 > (int)ARRAY_SIZE(args))
 			return usage_error("too many options");
 		switch (opt) {
 		case 't':
@@ -198,7 +236,15 @@ static int compat_add(int argc, char **argv)
 		case 'Q':
 			quiet = true;
 			break;
-		case 'D':
+		case 'H': case 'P': case 'U': case 'X':
+			if (nbd_option(opt, optarg, &nbd))
+				return EXIT_USAGE;
+			nbd_given = true;
+			break;
+		case 'R':
+			args[n++] = "-r";
+			break;
+		case 'D': case 'Z':	/* debug mask; send zero copy: ours copies */
 			break;
 		default:
 			return option_error(opt, argv);
@@ -214,6 +260,14 @@ static int compat_add(int argc, char **argv)
 		args[n++] = "--direct-io";
 	if (get_data)
 		args[n++] = "--need-get-data";
+	if (nbd_given) {
+		if (!nbd.host[0] && !nbd.socket[0])
+			return usage_error("nbd needs --host HOST or --unix SOCKET");
+		if (nbd_uri_format(&nbd, uri, sizeof(uri)) < 0)
+			return usage_error("nbd: server name too long");
+		args[n++] = "-f";
+		args[n++] = uri;
+	}
 	args[n] = NULL;
 
 	/* ublksrv prints the device's dump where we print its path */

@@ -22,7 +22,9 @@ static const char usage[] =
 " -h, --help        this text\n"
 "\n"
 "Columns: ID STATE TARGET SIZE QUEUES DEPTH BS PID FILE. STATE is the\n"
-"kernel's (LIVE, QUIESCED, FAIL_IO, DEAD); PID is '-' when no server runs.\n"
+"kernel's (LIVE, QUIESCED, FAIL_IO, DEAD), or RECONNECTING for a LIVE nbd\n"
+"device whose server is out of reach; PID is '-' when no server runs. FILE\n"
+"is an nbd device's URI; -J adds \"uri\", \"connection\" and \"reconnects\".\n"
 "A zero-copy loop shows as loop+zc (register) or loop+abr (auto-buf-reg).\n"
 "Exit status: 0, also when there is no device; 1 when -n names none.\n";
 
@@ -35,7 +37,29 @@ struct row {
 	int pid;		/* -1: no server running */
 	const char *file;
 	char target_buf[UBLK_TARGET_LEN + 8];
+	/* nbd: from the target's part of the state file */
+	bool nbd;
+	char connection[16];
+	unsigned int reconnects;
 };
+
+/*
+ * The nbd server's connection, as its server last wrote it: a LIVE device
+ * whose queue reconnects shows as RECONNECTING.
+ */
+static void load_nbd(struct row *r, const char *tgt_json)
+{
+	const char *at = strstr(tgt_json, "\"connection\":\"");
+
+	r->nbd = true;
+	if (at)
+		sscanf(at + 14, "%15[a-z]", r->connection);
+	at = strstr(tgt_json, "\"reconnects\":");
+	if (at)
+		sscanf(at + 13, "%u", &r->reconnects);
+	if (!strcmp(r->state, "LIVE") && r->connection[0] && strcmp(r->connection, "up"))
+		r->state = "RECONNECTING";
+}
 
 static int load_row(struct ublk_ctrl *c, unsigned int id, struct row *r,
 		    struct ublk_state *st)
@@ -68,6 +92,8 @@ static int load_row(struct ublk_ctrl *c, unsigned int id, struct row *r,
 			r->bs = st->opts.block_size;
 		if (r->pid < 0 && ublk_pid_alive(st->pid))
 			r->pid = st->pid;
+		if (!strcmp(st->opts.target, "nbd"))
+			load_nbd(r, st->tgt_json);
 	}
 	if (info.flags & UBLK_ZERO_COPY_FLAGS) {
 		snprintf(r->target_buf, sizeof(r->target_buf), "%s+%s", r->target,
@@ -79,7 +105,7 @@ static int load_row(struct ublk_ctrl *c, unsigned int id, struct row *r,
 
 static void print_header(void)
 {
-	printf("%-4s %-8s %-6s %7s %6s %5s %4s %7s %s\n", "ID", "STATE",
+	printf("%-4s %-12s %-6s %7s %6s %5s %4s %7s %s\n", "ID", "STATE",
 	       "TARGET", "SIZE", "QUEUES", "DEPTH", "BS", "PID", "FILE");
 }
 
@@ -92,7 +118,7 @@ static void print_row(const struct row *r)
 		snprintf(pid, sizeof(pid), "%d", r->pid);
 	else
 		strcpy(pid, "-");
-	printf("%-4u %-8s %-6s %7s %6u %5u %4u %7s %s\n", r->id, r->state,
+	printf("%-4u %-12s %-6s %7s %6u %5u %4u %7s %s\n", r->id, r->state,
 	       r->target, size, r->queues, r->depth, r->bs, pid, r->file);
 }
 
@@ -122,6 +148,13 @@ static void print_json(const struct row *r, bool first)
 		print_json_string(r->file);
 	else
 		printf("null");
+	if (r->nbd) {
+		printf(",\"uri\":");
+		print_json_string(r->file);
+		printf(",\"connection\":");
+		print_json_string(r->connection[0] ? r->connection : "unknown");
+		printf(",\"reconnects\":%u", r->reconnects);
+	}
 	printf("}");
 }
 

@@ -14,6 +14,7 @@ void ublk_dev_opts_init(struct ublk_dev_opts *o)
 	o->nr_queues = UBLK_DEF_QUEUES;
 	o->depth = UBLK_DEF_DEPTH;
 	o->block_size = 512;
+	o->reconnect_timeout = 300;
 }
 
 /*

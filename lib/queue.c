@@ -145,6 +145,17 @@ struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag)
 	return sqe;
 }
 
+struct io_uring_sqe *ublk_queue_bg_sqe(struct ublk_queue *q, unsigned int op)
+{
+	struct io_uring_sqe *sqe = ublk_queue_sqe(q);
+
+	if (!sqe)
+		return NULL;
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->user_data = ublk_user_data(0, op, true) | UBLK_UD_BG;
+	return sqe;
+}
+
 void ublk_queue_dispatch(struct ublk_queue *q, unsigned int tag)
 {
 	int ret = q->dev->ops->queue_io(q, tag, &q->descs[tag]);
@@ -221,7 +232,8 @@ static void handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 	if (ublk_ud_is_tgt(cqe->user_data)) {
 		if (tag >= q->depth)
 			return;
-		q->tgt_inflight--;
+		if (!(cqe->user_data & UBLK_UD_BG))
+			q->tgt_inflight--;
 		q->dev->ops->io_done(q, tag, cqe);
 		return;
 	}

@@ -88,6 +88,7 @@ static bool report_id(int fd, unsigned int id)
 static const struct ublk_tgt_ops *const targets[] = {
 	&null_tgt_ops,
 	&loop_tgt_ops,
+	&nbd_tgt_ops,
 };
 
 const struct ublk_tgt_ops *ublk_find_target(const char *name)
@@ -142,10 +143,13 @@ static int wait_bdev(unsigned int id)
 	return ublk_wait_node(path, sys, S_IFBLK, 3000);
 }
 
-static int save_state(struct ublk_dev *dev)
+/* Queue threads save it too (the nbd target's connection state): one at a time. */
+int ublk_dev_save_state(struct ublk_dev *dev)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct ublk_state st;
 	unsigned int i;
+	int ret;
 
 	memset(&st, 0, sizeof(st));
 	st.opts = dev->opts;
@@ -155,8 +159,11 @@ static int save_state(struct ublk_dev *dev)
 	if (dev->ops->describe)
 		dev->ops->describe(dev, st.tgt_json, sizeof(st.tgt_json));
 	for (i = 0; i < dev->info.nr_hw_queues; i++)
-		st.tids[i] = dev->queues[i]->tid;
-	return ublk_state_write(dev->info.dev_id, &st);
+		st.tids[i] = dev->queues[i] ? dev->queues[i]->tid : 0;
+	pthread_mutex_lock(&lock);
+	ret = ublk_state_write(dev->info.dev_id, &st);
+	pthread_mutex_unlock(&lock);
+	return ret;
 }
 
 /*
@@ -475,7 +482,7 @@ static int server_go_live(struct server *s)
 		report(s->report_fd, "ERR /dev/ublkb%u: %s", id, strerror(-ret));
 		return ret;
 	}
-	ret = save_state(dev);
+	ret = ublk_dev_save_state(dev);
 	if (ret)
 		report(s->report_fd, "ERR state file: %s", ublk_state_dir_strerror(ret));
 	return ret;

@@ -76,6 +76,8 @@ static const struct field fields[] = {
 	NUM("direct_io", opts.direct_io, 0, 1, false),
 	NUM("root_daemon", opts.root_daemon, 0, 1, false),	/* since --root-daemon */
 	NUM("flags", opts.flags, 0, UINT32_MAX, false),	/* UBLK_F_* use bits 0-19 so far */
+	/* nbd only, since the nbd target; "inf" is UINT32_MAX */
+	NUM("reconnect_timeout", opts.reconnect_timeout, 0, UINT32_MAX, false),
 	STR("target_json", tgt_json, false),
 	{ "tids", FIELD_TIDS, MEMBER(tids), 0, 0, false },
 };

@@ -45,6 +45,7 @@ struct ublk_dev_opts {
 	bool foreground;
 	bool root_daemon;		/* may serve the root filesystem: see server_pin() */
 	uint64_t flags;			/* extra UBLK_F_* asked for */
+	unsigned int reconnect_timeout;	/* nbd: seconds IO waits for a server; UINT_MAX: for ever */
 	bool recover;			/* serve an existing device again (not saved) */
 	uint64_t cookie;		/* ADD_DEV's ublksrv_flags: whose device it is (not saved) */
 };
@@ -147,6 +148,7 @@ struct ublk_tgt_ops {
 
 extern const struct ublk_tgt_ops null_tgt_ops;
 extern const struct ublk_tgt_ops loop_tgt_ops;
+extern const struct ublk_tgt_ops nbd_tgt_ops;
 /* loop with O_DIRECT: the block size for a backing that needs blocks of need bytes */
 unsigned int ublk_loop_block_size(unsigned int want, bool fixed, unsigned int need);
 const struct ublk_tgt_ops *ublk_find_target(const char *name);
@@ -197,6 +199,7 @@ struct ublk_dev {
 	int cdev_fd;
 	int backing_fd;			/* -1 when the target has none */
 	bool backing_in_memory;		/* tmpfs or ramfs: see loop_queue_sync() */
+	void *tgt_data;			/* the target's own, from init to deinit */
 	uint64_t tgt_flags;		/* what init would like: see ublk_tgt_ops */
 	uint64_t io_cmd_fetch;		/* FETCH_REQ opcode in use */
 	uint64_t io_cmd_commit;		/* COMMIT_AND_FETCH_REQ opcode */
@@ -213,6 +216,14 @@ struct ublk_dev {
 
 /* Queue one target SQE for tag; returns it or NULL when the SQ is full. */
 struct io_uring_sqe *ublk_queue_tgt_sqe(struct ublk_queue *q, unsigned int tag);
+/*
+ * A target SQE that runs in the background (a socket's receive, a timer),
+ * for op (the user_data op byte; bits 24-55 of user_data are free for the
+ * target): it does not hold the queue open when the device stops, the
+ * ring's exit cancels it. Its CQE reaches io_done with tag 0.
+ */
+#define UBLK_UD_BG	(1ULL << 62)
+struct io_uring_sqe *ublk_queue_bg_sqe(struct ublk_queue *q, unsigned int op);
 /* Commit the result of tag and fetch its next request. */
 void ublk_complete_io(struct ublk_queue *q, unsigned int tag, int res);
 int ublk_queues_start(struct ublk_dev *dev);
@@ -331,6 +342,8 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
  * killed add (Ctrl-C, timeout) makes a new device's server remove it.
  */
 void ublk_server_confirm(struct ublk_spawn_result *res);
+/* Write the device's state file from what it serves now; any thread. */
+int ublk_dev_save_state(struct ublk_dev *dev);
 
 /* ---- teardown.c ---- */
 /* Stop and delete device id, wait for its server; returns 0 or -errno. */

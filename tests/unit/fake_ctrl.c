@@ -63,9 +63,11 @@ int ublk_ctrl_get_params(struct ublk_ctrl *c, unsigned int id, struct ublk_param
 
 const struct ublk_tgt_ops *ublk_find_target(const char *name)
 {
-	static const struct ublk_tgt_ops loop = { .name = "loop" }, null = { .name = "null" };
+	static const struct ublk_tgt_ops loop = { .name = "loop" }, null = { .name = "null" },
+					 nbd = { .name = "nbd" };
 
-	return !strcmp(name, "loop") ? &loop : !strcmp(name, "null") ? &null : NULL;
+	return !strcmp(name, "loop") ? &loop : !strcmp(name, "null") ? &null :
+	       !strcmp(name, "nbd") ? &nbd : NULL;
 }
 
 int ublk_server_spawn(const struct ublk_dev_opts *o, struct ublk_spawn_result *res,
