@@ -236,8 +236,13 @@ static void try_reconnect(struct ublk_queue *q, struct nbd_conn *c)
 	__atomic_add_fetch(&nd->reconnects, 1, __ATOMIC_RELAXED);
 	post_recv_hdr(q, c);
 	nbd_kick(q, c);
-	/* "up" once a request completes: see complete_req() */
-	ublk_dev_save_state(q->dev);
+	if (!c->fifo_len && !c->sending) {
+		c->down_since_ms = 0;	/* nothing waited */
+		set_state(q, "up");
+	} else {
+		/* "up" once a request completes: see complete_req() */
+		ublk_dev_save_state(q->dev);
+	}
 }
 
 /* ---- the timer: --timeout and reconnect attempts ---- */
