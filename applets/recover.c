@@ -14,7 +14,7 @@
 #include "applets.h"
 
 static const char usage[] =
-"usage: ublkctl recover -n ID [-t null|loop] [-f FILE] | -a\n"
+"usage: ublkctl recover -n ID [-t null|loop|nbd] [-f FILE|URI] | -a\n"
 "\n"
 "Start a new server for a device whose server died, and return once IO\n"
 "flows again. Only devices added with --recovery can be recovered; they\n"
@@ -122,8 +122,9 @@ static int recovery_opts(unsigned int id, const struct ublksrv_ctrl_dev_info *in
 		error_msg("device %u: unknown target '%s'", id, o->target);
 		return EXIT_FAIL;
 	}
-	if (!strcmp(o->target, "loop") && !o->file[0]) {
-		error_msg("device %u: the loop target needs its backing file (-f FILE)", id);
+	if ((!strcmp(o->target, "loop") || !strcmp(o->target, "nbd")) && !o->file[0]) {
+		error_msg("device %u: the %s target needs its %s (-f)", id, o->target,
+			  strcmp(o->target, "nbd") ? "backing file" : "server's URI");
 		return EXIT_FAIL;
 	}
 	o->dev_id = id;
@@ -229,13 +230,13 @@ int recover_main(int argc, char **argv)
 			break;
 		case 't':
 			if (!ublk_find_target(optarg))
-				return usage_error("unknown target '%s' (null or loop)", optarg);
+				return usage_error("unknown target '%s' (null, loop or nbd)", optarg);
 			snprintf(cmdline.target, sizeof(cmdline.target), "%s", optarg);
 			break;
 		case 'f':
-			if (strlen(optarg) >= sizeof(cmdline.file) ||
-			    !realpath(optarg, cmdline.file))
+			if (strlen(optarg) >= sizeof(cmdline.file))
 				return usage_error("bad backing file '%s'", optarg);
+			strcpy(cmdline.file, optarg);
 			break;
 		default:
 			ret = common_option(ch, usage, argv);
@@ -252,6 +253,14 @@ int recover_main(int argc, char **argv)
 		return usage_error("-t and -f describe one device: use them with -n ID");
 	if (cmdline.file[0] && !cmdline.target[0])
 		snprintf(cmdline.target, sizeof(cmdline.target), "loop");
+	/* a loop file is served by its real name; an nbd URI as it is */
+	if (!strcmp(cmdline.target, "loop") && cmdline.file[0]) {
+		char real[PATH_MAX];
+
+		if (!realpath(cmdline.file, real) || strlen(real) >= sizeof(cmdline.file))
+			return usage_error("bad backing file '%s'", cmdline.file);
+		strcpy(cmdline.file, real);
+	}
 	if (open_ctrl(&c))
 		return EXIT_FAIL;
 	if (!all) {
