@@ -185,6 +185,8 @@ static bool serve_until_stopped(struct ublk_ctrl *c, struct ublk_dev *dev,
 			return self_stop;
 		if ((sig == SIGINT || sig == SIGTERM) && !self_stop) {
 			self_stop = true;
+			/* first: IO held for an absent backing (nbd) must fail, or STOP_DEV waits */
+			__atomic_store_n(&dev->stop_requested, true, __ATOMIC_RELAXED);
 			ublk_ctrl_stop_dev(c, dev->info.dev_id);
 		}
 	}

@@ -31,6 +31,20 @@ static void stop_ours(int pidfd, unsigned int timeout_ms)
 	close(pidfd);
 }
 
+/* sig to pid only while it is provably the process that started at start_time. */
+static void signal_ours(pid_t pid, uint64_t start_time, int sig)
+{
+	int fd;
+
+	if (!start_time)
+		return;
+	fd = ublk_pidfd_verified(pid, start_time);
+	if (fd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+	close(fd);
+}
+
 /* A pid we cannot prove is our server's: wait for it, never signal it. */
 static void wait_unproven(pid_t pid, unsigned int timeout_ms)
 {
@@ -137,6 +151,13 @@ int ublk_dev_remove(struct ublk_ctrl *c, unsigned int id, bool async,
 		state_pid = st.pid;
 		start = st.start_time;
 	}
+	/*
+	 * Our server hears of it first (SIGTERM: it stops the device too): IO
+	 * it holds for a backing that is away (an nbd server) then fails, or
+	 * STOP_DEV would wait for it.
+	 */
+	if (state_pid > 0 && info.ublksrv_pid == state_pid)
+		signal_ours(state_pid, start, SIGTERM);
 	ret = ublk_ctrl_stop_dev(c, id);
 	if (ret == -ENODEV || ret == -ENOENT)
 		return -ENODEV;

@@ -33,6 +33,7 @@
 #define NBD_OP_RECV_DATA	3
 #define NBD_OP_TICK		4
 
+#define NBD_IOV_MAX		1024	/* the kernel's UIO_MAXIOV */
 #define NBD_CONNECT_MS		3000	/* one reconnect attempt, connect and handshake */
 #define NBD_BACKOFF_MIN_MS	100
 #define NBD_BACKOFF_MAX_MS	5000
@@ -115,6 +116,18 @@ static void set_state(struct ublk_queue *q, const char *state)
 
 /* ---- connecting ---- */
 
+/* What a later connection's export may not change: what the device was made of. */
+#define NBD_KEPT_FLAGS (NBD_FLAG_READ_ONLY | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA | \
+			NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES | NBD_FLAG_CAN_MULTI_CONN)
+
+static bool same_export(const struct nbd_export *was, const struct nbd_export *now)
+{
+	return now->size == was->size &&
+	       (now->flags & NBD_KEPT_FLAGS) == (was->flags & NBD_KEPT_FLAGS) &&
+	       now->min_block <= was->min_block &&
+	       (now->max_block >= was->max_block || now->max_block == 0xffffffff);
+}
+
 /* A new connection with the same export, or -errno with nd->last_error set. */
 static int nbd_open(struct nbd_dev *nd, bool first)
 {
@@ -132,13 +145,12 @@ static int nbd_open(struct nbd_dev *nd, bool first)
 		close(fd);
 		return ret;
 	}
-	if (!first && (ex.size != nd->ex.size ||
-		       (ex.flags & NBD_FLAG_READ_ONLY) != (nd->ex.flags & NBD_FLAG_READ_ONLY))) {
+	if (!first && !same_export(&nd->ex, &ex)) {
 		snprintf(nd->last_error, sizeof(nd->last_error),
-			 "the export changed: %llu bytes%s, was %llu%s",
-			 (unsigned long long)ex.size, ex.flags & NBD_FLAG_READ_ONLY ? " read-only" : "",
-			 (unsigned long long)nd->ex.size,
-			 nd->ex.flags & NBD_FLAG_READ_ONLY ? " read-only" : "");
+			 "the export changed: %llu bytes, flags 0x%x, blocks %u-%u; was %llu, "
+			 "0x%x, %u-%u", (unsigned long long)ex.size, ex.flags & NBD_KEPT_FLAGS,
+			 ex.min_block, ex.max_block, (unsigned long long)nd->ex.size,
+			 nd->ex.flags & NBD_KEPT_FLAGS, nd->ex.min_block, nd->ex.max_block);
 		nbd_close(fd, 100);
 		return -ESTALE;
 	}
@@ -146,6 +158,7 @@ static int nbd_open(struct nbd_dev *nd, bool first)
 }
 
 static void post_recv_hdr(struct ublk_queue *q, struct nbd_conn *c);
+static void fail_waiting(struct ublk_queue *q, struct nbd_conn *c);
 static void nbd_kick(struct ublk_queue *q, struct nbd_conn *c);
 static void arm_tick(struct ublk_queue *q, struct nbd_conn *c);
 
@@ -179,7 +192,12 @@ static void conn_down(struct ublk_queue *q, struct nbd_conn *c, const char *why)
 
 	if (c->fd < 0)
 		return;
-	snprintf(nd->last_error, sizeof(nd->last_error), "%s", why);
+	snprintf(nd->last_error, sizeof(nd->last_error), "%.60s", why);
+	/*
+	 * SQEs queued for this fd go in now, while the number is still this
+	 * socket's: a new connection may get the same number.
+	 */
+	io_uring_submit(&q->ring);
 	shutdown(c->fd, SHUT_RDWR);
 	close(c->fd);
 	c->fd = -1;
@@ -193,8 +211,10 @@ static void conn_down(struct ublk_queue *q, struct nbd_conn *c, const char *why)
 	if (!c->down_since_ms)
 		c->down_since_ms = ublk_now_ms();
 	c->backoff_ms = NBD_BACKOFF_MIN_MS;
-	c->next_try_ms = 0;	/* at once */
+	c->next_try_ms = ublk_now_ms() + 1;	/* at the next tick, not in this batch */
 	set_state(q, "reconnecting");
+	if (!q->dev->opts.reconnect_timeout)
+		fail_waiting(q, c);
 	arm_tick(q, c);
 }
 
@@ -276,11 +296,22 @@ static bool reply_overdue(const struct nbd_conn *c, uint64_t now)
 	return false;
 }
 
+static bool stop_requested(const struct ublk_queue *q)
+{
+	return __atomic_load_n(&q->dev->stop_requested, __ATOMIC_RELAXED);
+}
+
 static void on_tick(struct ublk_queue *q, struct nbd_conn *c)
 {
 	char why[64];
 
 	c->ticking = false;
+	/* del is waiting for the device to stop: what waits for a server fails now */
+	if (c->fd < 0 && stop_requested(q)) {
+		if (c->fifo_len)
+			fail_waiting(q, c);
+		return;
+	}
 	if (c->fd >= 0 && reply_overdue(c, ublk_now_ms())) {
 		snprintf(why, sizeof(why), "no reply within %u s", ublk_ctrl_timeout_ms / 1000);
 		conn_down(q, c, why);
@@ -304,7 +335,8 @@ static void nbd_kick(struct ublk_queue *q, struct nbd_conn *c)
 		return;
 	now = ublk_now_ms();
 	c->send_bytes = 0;
-	while ((tag = fifo_pop(c)) >= 0) {
+	/* sendmsg takes UIO_MAXIOV iovecs at most: the rest go next time */
+	while (n + 2 <= NBD_IOV_MAX && (tag = fifo_pop(c)) >= 0) {
 		struct nbd_req *r = &c->reqs[tag];
 
 		nbd_request_encode(r->hdr, r->type, r->flags,
@@ -459,6 +491,7 @@ static int nbd_queue_io(struct ublk_queue *q, unsigned int tag,
 {
 	struct nbd_conn *c = conn_of(q);
 	struct nbd_req *r;
+	uint64_t len;
 	int ret;
 
 	if (tag >= c->depth)
@@ -467,10 +500,16 @@ static int nbd_queue_io(struct ublk_queue *q, unsigned int tag,
 	ret = nbd_command(iod, &r->type, &r->flags);
 	if (ret)
 		return ret;
-	if (c->failed)
+	if (c->failed || (c->fd < 0 && stop_requested(q)))
 		return -EIO;
+	len = (uint64_t)iod->nr_sectors << 9;
+	if ((r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE) &&
+	    len > q->dev->info.max_io_buf_bytes)
+		return -EINVAL;
+	if (len > UINT32_MAX)
+		return -EINVAL;
 	r->offset = iod->start_sector << 9;
-	r->len = r->type == NBD_CMD_FLUSH ? 0 : iod->nr_sectors << 9;
+	r->len = r->type == NBD_CMD_FLUSH ? 0 : len;
 	if (r->type == NBD_CMD_FLUSH)
 		r->offset = 0;
 	fifo_push(c, tag);
@@ -491,6 +530,7 @@ static void nbd_io_done(struct ublk_queue *q, unsigned int tag,
 		on_tick(q, c);
 		return;
 	}
+	arm_tick(q, c);	/* in case no SQE was left for it before */
 	if (ud_gen(cqe->user_data) != c->gen)
 		return;	/* a broken connection's */
 	if (op == NBD_OP_SEND)
@@ -667,12 +707,27 @@ static int nbd_init(struct ublk_dev *dev, struct ublk_params *p)
 		ret = -EROFS;
 		goto fail;
 	}
+	if (o->recover && o->size && o->size != nd->ex.size) {
+		snprintf(dev->init_err, sizeof(dev->init_err),
+			 "the export has %llu bytes, the device %llu",
+			 (unsigned long long)nd->ex.size, (unsigned long long)o->size);
+		ret = -ESTALE;
+		goto fail;
+	}
 	ret = nbd_fit_blocks(dev, &nd->ex);
 	if (ret)
 		goto fail;
 	/* one connection each needs the server's word that they see one another's writes */
-	if (!(nd->ex.flags & NBD_FLAG_CAN_MULTI_CONN))
+	if (!(nd->ex.flags & NBD_FLAG_CAN_MULTI_CONN)) {
+		if (o->recover && o->nr_queues > 1) {
+			snprintf(dev->init_err, sizeof(dev->init_err),
+				 "the device has %u queues, and the server no longer allows "
+				 "several connections", o->nr_queues);
+			ret = -EINVAL;
+			goto fail;
+		}
 		o->nr_queues = 1;
+	}
 	ret = nbd_open_more(dev, nd);
 	if (ret)
 		goto fail;
@@ -686,10 +741,10 @@ fail:
 static int nbd_describe(const struct ublk_dev *dev, char *buf, size_t len)
 {
 	const struct nbd_dev *nd = nbd_of(dev);
-	char err[UBLK_JSON_ESCAPED_LEN(96)], last[97];
+	char err[UBLK_JSON_ESCAPED_LEN(60)], last[61];
 	int n;
 
-	snprintf(last, sizeof(last), "%.96s", nd->last_error);
+	snprintf(last, sizeof(last), "%.60s", nd->last_error);
 	if (ublk_json_escape(last, err, sizeof(err)) < 0)
 		err[0] = 0;
 	n = snprintf(buf, len, "{\"name\":\"nbd\",\"export_size\":%llu,\"connection\":\"%s\","

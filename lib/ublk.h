@@ -200,6 +200,7 @@ struct ublk_dev {
 	int backing_fd;			/* -1 when the target has none */
 	bool backing_in_memory;		/* tmpfs or ramfs: see loop_queue_sync() */
 	void *tgt_data;			/* the target's own, from init to deinit */
+	bool stop_requested;		/* SIGTERM: the device is being stopped (atomic) */
 	uint64_t tgt_flags;		/* what init would like: see ublk_tgt_ops */
 	uint64_t io_cmd_fetch;		/* FETCH_REQ opcode in use */
 	uint64_t io_cmd_commit;		/* COMMIT_AND_FETCH_REQ opcode */

@@ -103,11 +103,35 @@ static void del__reused_pid__not_signalled(void **state)
 	assert_int_equal(fake_deleted, 1);
 }
 
-/* Our server, stuck: killed once the timeout has passed, the device deleted. */
+/* Our server is asked first (SIGTERM: it stops its device itself), then waited for. */
+static void del__our_server__asked_to_stop(void **state)
+{
+	int status;
+
+	save_state(child, ublk_pid_start_time(child));
+	assert_true(remove_ms() < TIMEOUT_MS);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	assert_int_equal(fake_deleted, 1);
+}
+
+/* Our server, stuck (deaf to SIGTERM): killed once the timeout has passed. */
 static void del__our_stuck_server__killed(void **state)
 {
 	int status;
 
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	child = fork();
+	if (child == 0) {
+		signal(SIGTERM, SIG_IGN);
+		for (;;)
+			pause();
+	}
+	while (!ublk_pid_start_time(child))
+		ublk_sleep_ms(1);
+	ublk_sleep_ms(20);	/* past signal() */
+	fake_info.ublksrv_pid = child;
 	save_state(child, ublk_pid_start_time(child));
 	assert_true(remove_ms() >= TIMEOUT_MS);
 	assert_int_equal(waitpid(child, &status, 0), child);
@@ -195,6 +219,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(del__reused_pid__not_signalled),
+		T(del__our_server__asked_to_stop),
 		T(del__our_stuck_server__killed),
 		T(del__no_start_time__waits_never_signals),
 		T(del__no_state_file__not_signalled),

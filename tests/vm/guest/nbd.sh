@@ -6,7 +6,7 @@
 # nbd-server) run through h: chroot /host, whose /tmp is the guest's own
 # tmpfs (bound there by the guest's init), so sockets, pid files and
 # images under /tmp/t are the same paths on both sides. ublk-nbd-fault is
-# ours (tests/vm/progs/nbd_fault.c) and runs directly.
+# ours (tests/vm/progs/nbd-fault.c) and runs directly.
 #
 # ADDR, in every helper: a port number (127.0.0.1:PORT) or an absolute
 # socket path (anything starting with /); default 127.0.0.1:10809.
