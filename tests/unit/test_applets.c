@@ -175,6 +175,24 @@ static void ublk_add_g1__need_get_data_asked(void **state)
 	assert_false(fake_spawned_opts.flags & UBLK_F_NEED_GET_DATA);
 }
 
+/* ublksrv's nbd options become the URI the nbd target serves */
+static void ublk_add_nbd__options_make_the_uri(void **state)
+{
+	assert_int_equal(ublk((char *[]){ "add", "-t", "nbd", "--host", "127.0.0.1", "--port",
+				       "10900", "--export_name", "disk 1", "--quiet", NULL }),
+			 EXIT_OK);
+	assert_string_equal(fake_spawned_opts.target, "nbd");
+	assert_string_equal(fake_spawned_opts.file, "nbd://127.0.0.1:10900/disk%201");
+	optind = 1;
+	assert_int_equal(ublk((char *[]){ "add", "-t", "nbd", "--unix", "/run/n.sock",
+				       "--read_only", "--quiet", NULL }), EXIT_OK);
+	assert_string_equal(fake_spawned_opts.file, "nbd+unix:///?socket=/run/n.sock");
+	assert_true(fake_spawned_opts.read_only);
+	optind = 1;
+	assert_int_equal(ublk((char *[]){ "add", "-t", "nbd", "--port", "1", "--quiet", NULL }),
+			 EXIT_USAGE);
+}
+
 /* ublk add -q N: ublksrv takes any N (the driver caps it at the CPUs); we serve 64 */
 static void ublk_add_many_queues__capped_at_64(void **state)
 {
@@ -199,6 +217,7 @@ int main(void)
 		T(recover_all__many_devices__all_served),
 		T(ublk_add_g1__need_get_data_asked),
 		T(ublk_add_many_queues__capped_at_64),
+		T(ublk_add_nbd__options_make_the_uri),
 	};
 
 	return cmocka_run_group_tests_name("applets", tests, make_dir, NULL);
