@@ -321,7 +321,9 @@ static int check_state(const struct ublk_state *s, uint32_t seen)
 	for (i = 0; i < ARRAY_SIZE(fields); i++)
 		if (fields[i].required && !(seen & 1U << i))
 			return -EINVAL;
-	if (!valid_target(o->target) || (o->file[0] && o->file[0] != '/'))
+	/* a loop file is an absolute path; an nbd server is a URI */
+	if (!valid_target(o->target) ||
+	    (o->file[0] && o->file[0] != '/' && strcmp(o->target, "nbd")))
 		return -EINVAL;
 	if ((o->block_size & (o->block_size - 1)) || o->size < o->block_size)
 		return -EINVAL;

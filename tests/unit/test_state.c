@@ -167,6 +167,25 @@ static void state__any_file_name__round_trip(void **unused)
 	assert_string_equal(out.tgt_json, in.tgt_json);
 }
 
+/* an nbd device's "file" is its server's URI; a loop file stays absolute */
+static void state__nbd_uri__round_trip(void **unused)
+{
+	struct ublk_state s, back;
+	char buf[8192];
+
+	sample(&s);
+	strcpy(s.opts.target, "nbd");
+	strcpy(s.opts.file, "nbd+unix:///disk?socket=/run/n.sock");
+	s.opts.reconnect_timeout = UINT32_MAX;	/* inf */
+	assert_true(ublk_state_format(&s, buf, sizeof(buf)) > 0);
+	assert_int_equal(ublk_state_parse(buf, &back), 0);
+	assert_string_equal(back.opts.file, s.opts.file);
+	assert_int_equal(back.opts.reconnect_timeout, UINT32_MAX);
+	strcpy(s.opts.target, "loop");
+	assert_true(ublk_state_format(&s, buf, sizeof(buf)) > 0);
+	assert_int_equal(ublk_state_parse(buf, &back), -EINVAL);
+}
+
 static void state__format__version_line_first(void **unused)
 {
 	struct ublk_state s;
@@ -330,6 +349,7 @@ int main(void)
 		cmocka_unit_test(state__remove__gone_and_idempotent),
 		cmocka_unit_test(state__parse__garbage_rejected),
 		cmocka_unit_test(state__any_file_name__round_trip),
+		cmocka_unit_test(state__nbd_uri__round_trip),
 		cmocka_unit_test(state__format__version_line_first),
 		cmocka_unit_test(state__old_format__still_read),
 		cmocka_unit_test(state__injected_keys__refused),
