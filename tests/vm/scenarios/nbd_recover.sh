@@ -19,7 +19,7 @@ fio=$!
 wait_io ublkb0
 kill -9 "$(server_pid 0)"
 wait_until 10 quiesced || fail "not QUIESCED after ublkctl's server was killed: $(ublkctl list)"
-run ublkctl recover -n 0
+ublkctl recover -n 0 || { ps; cat $NBD_DIR/log; fail "recover -n 0 failed"; }
 ublkctl list | grep -q "nbd .*127.0.0.1:10861" || fail "recovered device lost its URI: $(ublkctl list)"
 wait_until 180 sh -c "! kill -0 $fio" || fail "fio still running 180 s after recover"
 wait $fio || { cat /tmp/t/fio; fail "fio failed across the recovery"; }
@@ -34,6 +34,7 @@ expect_fail ublkctl recover -n 0 --timeout 3
 [ "$(wc -l < /tmp/t/err)" = 1 ] || fail "recover without its NBD server: more than one line"
 quiesced || fail "a failed recover did not leave the device QUIESCED: $(ublkctl list)"
 restart_server
+ps; cat $NBD_DIR/log; ublkctl list -J
 run ublkctl recover -n 0
 run h dd if=$dev of=/dev/null bs=1M count=8 iflag=direct status=none
 run timeout 20 ublkctl del -n 0
