@@ -165,12 +165,19 @@ vm)
 	case " $* " in *" --kernel debug "*) kmod_debug ;; esac
 	tests/vm/run "$@" ;;
 test)
-	debug_kernel=0
-	case ${2:-} in
-	--debug-kernel) debug_kernel=1 ;;
-	"") ;;
-	*) echo "build.sh: test takes only --debug-kernel" >&2; exit 2 ;;
-	esac
+	debug_kernel=0 fuzz_secs=30
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--debug-kernel) debug_kernel=1; shift ;;
+		--fuzz-secs)
+			case ${2:-} in ''|*[!0-9]*|0)
+				echo "build.sh: --fuzz-secs takes a number of seconds" >&2; exit 2 ;;
+			esac
+			fuzz_secs=$2; shift 2 ;;
+		*) echo "build.sh: test takes --debug-kernel and --fuzz-secs N" >&2; exit 2 ;;
+		esac
+	done
 	build
 	kmod
 	progs
@@ -180,7 +187,7 @@ test)
 	# the unit tests again under ASan and UBSan (glibc), and the fuzz targets
 	tests/unit/run --sanitize > "$B/sanitize.log" 2>&1 || urc=1
 	cat "$B/sanitize.log"
-	tests/fuzz/run --secs 30 > "$B/fuzz.log" 2>&1 || urc=1
+	tests/fuzz/run --secs "$fuzz_secs" > "$B/fuzz.log" 2>&1 || urc=1
 	cat "$B/fuzz.log"
 	# kmod/ in the kernel's coding style
 	if scripts/checkpatch > "$B/checkpatch.log" 2>&1; then
