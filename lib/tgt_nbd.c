@@ -459,7 +459,8 @@ static void on_read_data(struct ublk_queue *q, struct nbd_conn *c, int res)
 
 static int nbd_command(const struct ublksrv_io_desc *iod, uint16_t *type, uint16_t *flags)
 {
-	unsigned int io_flags = ublksrv_get_flags(iod);
+	/* UBLK_IO_F_* are bits of op_flags itself (ublksrv_get_flags() shifts them away) */
+	unsigned int io_flags = iod->op_flags;
 
 	*flags = io_flags & UBLK_IO_F_FUA ? NBD_CMD_FLAG_FUA : 0;
 	switch (ublksrv_get_op(iod)) {
