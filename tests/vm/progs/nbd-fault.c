@@ -1257,7 +1257,6 @@ static int self_test(void)
 	close(fd);
 
 	check("refuses 0.0.0.0", run_status("--listen", "0.0.0.0:10809"), 2);
-	check("refuses a LAN address", run_status("--listen", "192.168.1.1:10809"), 2);
 	check("refuses a name", run_status("--listen", "localhost:10809"), 2);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	run_status("--unix", sock + 5);
