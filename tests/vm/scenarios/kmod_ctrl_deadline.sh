@@ -47,6 +47,8 @@ stalled 7 "STOP_DEV to device 0 did not complete within 2 s" 10 ublkctl del -n 0
 # del told the server first (SIGTERM): once STOP_DEV goes through, the
 # server deletes the device itself; whatever is left, del removes
 wait_until 10 sh -c '! ublkctl list -n 0 >/dev/null 2>&1' || run ublkctl del -n 0
+# the device leaves the driver's list a moment before its server exits
+wait_until 5 sh -c '! pidof ublkctl'
 no_devices
 
 # a server that died: START_USER_RECOVERY stalled, the device stays recoverable
