@@ -149,6 +149,20 @@ progs() {
 		$CC -Os $WARN -static -isystem "$inc" -D_GNU_SOURCE -o "$out" "$src" \
 			/usr/lib/x86_64-linux-gnu/liburing.a
 	done
+	asan_build "$inc"
+}
+
+# ublkctl with ASan and UBSan (gcc, glibc: the guest runs it from the host's
+# share), for the scenarios that put hostile input in front of it.
+asan_build() {
+	local out=$B/tests/ublkctl-asan f
+	if [ -x "$out" ]; then
+		for f in $SRCS lib/*.h applets/*.h; do [ "$f" -nt "$out" ] && break; done
+		[ "$f" -nt "$out" ] || return 0
+	fi
+	gcc -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+		$WARN -isystem "$1" -Ilib -Iapplets -D_GNU_SOURCE -o "$out" $SRCS \
+		/usr/lib/x86_64-linux-gnu/liburing.a -lpthread
 }
 
 unit() {

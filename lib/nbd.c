@@ -624,7 +624,7 @@ static int io_fail(struct handshake *h, int ret, const char *doing)
 		return fail(h->err, h->errlen, ret, "the server closed the connection "
 			    "%s", doing);
 	if (ret == -ETIMEDOUT)
-		return fail(h->err, h->errlen, ret, "no answer from the server within "
+		return fail(h->err, h->errlen, ret, "the handshake did not finish within "
 			    "%u ms (%s)", h->timeout_ms, doing);
 	return fail(h->err, h->errlen, ret, "%s: %s", doing, strerror(-ret));
 }

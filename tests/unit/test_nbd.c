@@ -830,6 +830,32 @@ static void handshake__silent_server__etimedout_at_deadline(void **state)
 	assert_true(ms >= 190 && ms < 2000);
 }
 
+/* NBD_REP_INFO of an unknown type every 10 ms, until the client leaves */
+static void script_endless_info(int fd)
+{
+	uint8_t b[22];
+
+	srv_greeting(fd, NBD_FLAG_FIXED_NEWSTYLE);
+	srv_expect_cflags(fd, NBD_FLAG_C_FIXED_NEWSTYLE);
+	srv_expect_go(fd, "e");
+	be64(b, NBD_REP_MAGIC);
+	be32(b + 8, NBD_OPT_GO);
+	be32(b + 12, NBD_REP_INFO);
+	be32(b + 16, 2);
+	be16(b + 20, 0x7fff);
+	while (send(fd, b, sizeof(b), MSG_NOSIGNAL) == sizeof(b))
+		usleep(10000);
+}
+
+static void handshake__endless_option_replies__etimedout_at_deadline(void **state)
+{
+	struct run r;
+
+	run_handshake(script_endless_info, "e", 300, &r);
+	assert_int_equal(r.ret, -ETIMEDOUT);
+	assert_non_null(strstr(r.err, "did not finish within 300 ms"));
+}
+
 /* ---- the transmission phase ---- */
 static void request__write_fua__exact_bytes(void **state)
 {
@@ -980,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(handshake__min_block_not_power_of_2__eproto),
 		cmocka_unit_test(handshake__server_closes_midway__econnreset),
 		cmocka_unit_test(handshake__silent_server__etimedout_at_deadline),
+		cmocka_unit_test(handshake__endless_option_replies__etimedout_at_deadline),
 		cmocka_unit_test(request__write_fua__exact_bytes),
 		cmocka_unit_test(request__write_zeroes_no_hole__flags_and_type),
 		cmocka_unit_test(request__bad_combinations__einval),

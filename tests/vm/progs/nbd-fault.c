@@ -10,7 +10,8 @@
  *	[--file PATH] [--size BYTES[K|M|G]] [--export NAME]
  *	[--flags F,F...] [--block-size MIN:PREF:MAX] [--no-go]
  *	[--drop-after N] [--delay-ms N] [--stall-after N] [--bad-magic-after N]
- *	[--unknown-handle-after N] [--short-read-after N] [--close-in-handshake]
+ *	[--unknown-handle-after N] [--short-read-after N] [--long-read-after N]
+ *	[--close-in-handshake] [--endless-handshake] [--huge-option-reply]
  *	[--fault-conns FIRST[-LAST]] [--wrong-size-on-reconnect]
  *	[--max-conns N] [--log FILE] [--ready FILE] [--exit-after-secs N]
  *   ublk-nbd-fault --probe ADDR [--export NAME] [--rw]
@@ -43,11 +44,17 @@
  *   --unknown-handle-after N  ... answers a handle that was never sent
  *   --short-read-after N the first READ after N requests gets half its data,
  *			  then the connection closes
+ *   --long-read-after N  the first READ after N requests gets its data and
+ *			  4 KiB of zeroes more
  *   --close-in-handshake close right after the greeting
+ *   --endless-handshake  NBD_OPT_GO and NBD_OPT_INFO get NBD_REP_INFO of an
+ *			  unknown type every 100 ms and never an ACK
+ *   --huge-option-reply  NBD_OPT_GO and NBD_OPT_INFO get a reply that says
+ *			  it is 4 GiB - 16 bytes long
  *   --delay-ms N	  every reply waits N ms (all connections)
  *   --wrong-size-on-reconnect  connections after the first offer half the size
- * After a bad magic or an unknown handle the server reads and drops what
- * the client sends until it closes.
+ * After a bad magic, an unknown handle, a long read or a huge option reply
+ * the server reads and drops what the client sends until it closes.
  *
  * --log FILE: one line per event, appended: "CONN n", "OPT name conn",
  * "TYPE OFFSET LENGTH conn" per request (TYPE: READ WRITE DISC FLUSH TRIM
@@ -142,14 +149,15 @@ static struct {
 	int size_set;
 	unsigned int tflags;
 	uint32_t bmin, bpref, bmax;
-	int no_go, close_in_handshake, wrong_size;
+	int no_go, close_in_handshake, endless_handshake, huge_option_reply, wrong_size;
 	long drop_after, stall_after, bad_magic_after, unknown_handle_after, short_read_after;
+	long long_read_after;
 	long delay_ms, max_conns, exit_after;
 	long fault_first, fault_last;		/* fault_last < 0: no end */
 } o = {
 	.tflags = TF_SEND_FLUSH | TF_SEND_FUA | TF_SEND_TRIM | TF_SEND_WRITE_ZEROES,
 	.drop_after = -1, .stall_after = -1, .bad_magic_after = -1,
-	.unknown_handle_after = -1, .short_read_after = -1,
+	.unknown_handle_after = -1, .short_read_after = -1, .long_read_after = -1,
 	.max_conns = 0, .exit_after = 600, .fault_first = 1, .fault_last = 1,
 	.size = 64 << 20,
 };
@@ -321,7 +329,7 @@ static int fault_here(long conn)
 	return conn >= o.fault_first && (o.fault_last < 0 || conn <= o.fault_last);
 }
 
-static int opt_reply(int fd, uint32_t opt, uint32_t type, const void *data, uint32_t len)
+static int opt_reply_header(int fd, uint32_t opt, uint32_t type, uint32_t len)
 {
 	unsigned char h[20];
 
@@ -329,9 +337,38 @@ static int opt_reply(int fd, uint32_t opt, uint32_t type, const void *data, uint
 	put32(h + 8, opt);
 	put32(h + 12, type);
 	put32(h + 16, len);
-	if (write_all(fd, h, sizeof(h)))
+	return write_all(fd, h, sizeof(h));
+}
+
+static int opt_reply(int fd, uint32_t opt, uint32_t type, const void *data, uint32_t len)
+{
+	if (opt_reply_header(fd, opt, type, len))
 		return -1;
 	return len ? write_all(fd, data, len) : 0;
+}
+
+/* the handshake faults of NBD_OPT_GO/INFO: -1 (close) when one hit */
+static int option_fault(int fd, uint32_t opt, long conn)
+{
+	static const struct timespec tick = { 0, 100 * 1000000L };
+	unsigned char info[2];
+
+	if (!fault_here(conn))
+		return 0;
+	if (o.endless_handshake) {
+		logf_("FAULT endless-handshake %ld", conn);
+		/* a type no one defines: clients must ignore it and read on */
+		put16(info, 0x7fff);
+		while (!opt_reply(fd, opt, REP_INFO, info, sizeof(info)))
+			nanosleep(&tick, NULL);
+		return -1;
+	}
+	if (o.huge_option_reply) {
+		opt_reply_header(fd, opt, REP_INFO, 0xfffffff0U);
+		drain(fd, conn, "huge-option-reply");
+		return -1;
+	}
+	return 0;
 }
 
 static int name_ok(const char *name)
@@ -354,7 +391,7 @@ static const char *opt_name(uint32_t opt)
 }
 
 /* NBD_OPT_INFO or NBD_OPT_GO: 1 to go on to transmission, 0 to stay, -1 to close */
-static int info_or_go(int fd, uint32_t opt, const unsigned char *d, uint32_t len,
+static int info_or_go(int fd, long conn, uint32_t opt, const unsigned char *d, uint32_t len,
 		      uint64_t size, uint16_t tflags)
 {
 	unsigned char info[18];
@@ -376,6 +413,8 @@ static int info_or_go(int fd, uint32_t opt, const unsigned char *d, uint32_t len
 
 		return opt_reply(fd, opt, REP_ERR_UNKNOWN, msg, sizeof(msg) - 1) ? -1 : 0;
 	}
+	if (option_fault(fd, opt, conn))
+		return -1;
 	put16(info, INFO_EXPORT);
 	put64(info + 2, size);
 	put16(info + 10, tflags);
@@ -442,7 +481,7 @@ static int handshake(int fd, long conn, uint64_t size, uint16_t tflags)
 			goto out;
 		case OPT_INFO:
 		case OPT_GO:
-			r = info_or_go(fd, opt, d, len, size, tflags);
+			r = info_or_go(fd, conn, opt, d, len, size, tflags);
 			if (r < 0)
 				goto out;
 			if (r > 0) {
@@ -617,6 +656,15 @@ static void transmission(int fd, long conn, uint64_t size, uint16_t tflags)
 			write_all(fd, rep, sizeof(rep));
 			write_all(fd, buf, len / 2);
 			logf_("FAULT short-read %ld", conn);
+			break;
+		}
+		if (read_data && fault_after(o.long_read_after, conn, n)) {
+			static const char surplus[4096];
+
+			write_all(fd, rep, sizeof(rep));
+			write_all(fd, buf, len);
+			write_all(fd, surplus, sizeof(surplus));
+			drain(fd, conn, "long-read");
 			break;
 		}
 		if (write_all(fd, rep, sizeof(rep)) || (read_data && write_all(fd, buf, len))) {
@@ -889,6 +937,10 @@ static int client_handshake(int fd, const char *name, struct probe *p, char *why
 	if (send_option(fd, OPT_GO, d, nlen + 8))
 		return -1;
 	for (i = 0; i < 16; i++) {
+		if (i == 15) {
+			snprintf(why, wlen, "more than 15 replies to NBD_OPT_GO");
+			return -1;
+		}
 		if (read_all(fd, b, 20) || get64(b) != OPT_REPLY_MAGIC || get32(b + 8) != OPT_GO) {
 			snprintf(why, wlen, "bad or missing option reply");
 			return -1;
@@ -1225,6 +1277,23 @@ static int self_test(void)
 	close(fd);
 	stop(srv);
 
+	srv = start(sock, "--long-read-after", "1", (char *)NULL);
+	fd = connect_go(sock, "", &p);
+	e = request(fd, CMD_READ, 0, 0, 4096, b) * 10;
+	e += request(fd, CMD_READ, 0, 0, 4096, b);
+	check("long-read-after 1", e * 10 + request(fd, CMD_READ, 0, 0, 4096, b), -1);
+	close(fd);
+	stop(srv);
+
+	srv = start(sock, "--endless-handshake", "--log", logp, (char *)NULL);
+	check("endless-handshake", connect_go(sock, "", &p), -1);
+	check("log: endless-handshake", count_lines(logp, "FAULT endless-handshake"), 1);
+	stop(srv);
+
+	srv = start(sock, "--huge-option-reply", (char *)NULL);
+	check("huge-option-reply", connect_go(sock, "", &p), -1);
+	stop(srv);
+
 	srv = start(sock, "--close-in-handshake", "--wrong-size-on-reconnect", "--size", "8M", (char *)NULL);
 	check("close-in-handshake", connect_go(sock, "", &p), -1);
 	fd = connect_go(sock, "", &p);
@@ -1283,7 +1352,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_UNIX, O_FILE, O_SIZE, O_EXPORT, O_FLAGS, O_BS, O_NOGO,
-	       O_DROP, O_DELAY, O_STALL, O_MAGIC, O_HANDLE, O_SHORT, O_CLOSEHS, O_FCONNS,
+	       O_DROP, O_DELAY, O_STALL, O_MAGIC, O_HANDLE, O_SHORT, O_LONG, O_CLOSEHS,
+	       O_ENDLESS, O_HUGE, O_FCONNS,
 	       O_WRONG, O_MAX, O_LOG, O_READY, O_EXIT, O_PROBE, O_RW, O_SELF };
 	static const struct option longopts[] = {
 		{ "listen", 1, 0, O_LISTEN }, { "unix", 1, 0, O_UNIX }, { "file", 1, 0, O_FILE },
@@ -1292,7 +1362,8 @@ int main(int argc, char **argv)
 		{ "drop-after", 1, 0, O_DROP }, { "delay-ms", 1, 0, O_DELAY },
 		{ "stall-after", 1, 0, O_STALL }, { "bad-magic-after", 1, 0, O_MAGIC },
 		{ "unknown-handle-after", 1, 0, O_HANDLE }, { "short-read-after", 1, 0, O_SHORT },
-		{ "close-in-handshake", 0, 0, O_CLOSEHS }, { "fault-conns", 1, 0, O_FCONNS },
+		{ "long-read-after", 1, 0, O_LONG }, { "close-in-handshake", 0, 0, O_CLOSEHS },
+		{ "endless-handshake", 0, 0, O_ENDLESS }, { "huge-option-reply", 0, 0, O_HUGE }, { "fault-conns", 1, 0, O_FCONNS },
 		{ "wrong-size-on-reconnect", 0, 0, O_WRONG }, { "max-conns", 1, 0, O_MAX },
 		{ "log", 1, 0, O_LOG }, { "ready", 1, 0, O_READY },
 		{ "exit-after-secs", 1, 0, O_EXIT }, { "probe", 1, 0, O_PROBE },
@@ -1323,7 +1394,10 @@ int main(int argc, char **argv)
 		case O_MAGIC: o.bad_magic_after = parse_num(optarg, "count"); break;
 		case O_HANDLE: o.unknown_handle_after = parse_num(optarg, "count"); break;
 		case O_SHORT: o.short_read_after = parse_num(optarg, "count"); break;
+		case O_LONG: o.long_read_after = parse_num(optarg, "count"); break;
 		case O_CLOSEHS: o.close_in_handshake = 1; break;
+		case O_ENDLESS: o.endless_handshake = 1; break;
+		case O_HUGE: o.huge_option_reply = 1; break;
 		case O_FCONNS:
 			o.fault_first = strtol(optarg, &end, 10);
 			if (end == optarg || o.fault_first < 1)
