@@ -40,7 +40,7 @@ ADD_COMMON_OPTIONS
 "behind), 2 on a usage error.\n";
 
 enum { OPT_DIRECT_IO = 256, OPT_FOREGROUND, OPT_RECOVERY, OPT_ZERO_COPY, OPT_AUTO_BUF_REG,
-       OPT_ROOT_DAEMON, OPT_NEED_GET_DATA, OPT_RECONNECT_TIMEOUT };
+       OPT_ROOT_DAEMON, OPT_NEED_GET_DATA, OPT_RECONNECT_TIMEOUT, OPT_WAIT };
 
 static const struct option longopts[] = {
 	{ "type",	required_argument, NULL, 't' },
@@ -59,6 +59,7 @@ static const struct option longopts[] = {
 	{ "auto-buf-reg", no_argument,	   NULL, OPT_AUTO_BUF_REG },
 	{ "need-get-data", no_argument,	   NULL, OPT_NEED_GET_DATA },
 	{ "reconnect-timeout", required_argument, NULL, OPT_RECONNECT_TIMEOUT },
+	{ "wait",	required_argument, NULL, OPT_WAIT },
 	TIMEOUT_OPTION,
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -106,6 +107,8 @@ static int check_opts(struct ublk_dev_opts *o, bool size_given)
 			return usage_error("--file is for the loop target");
 		if (o->direct_io)
 			return usage_error("--direct-io is for the loop target");
+		if (o->connect_wait)
+			return usage_error("--wait is for the nbd target");
 		if (!size_given)
 			o->size = UBLK_DEF_NULL_SIZE;
 		if (o->size < o->block_size)
@@ -114,6 +117,8 @@ static int check_opts(struct ublk_dev_opts *o, bool size_given)
 	}
 	if (size_given)
 		return usage_error("--size is for the null target; loop and nbd take their backing's");
+	if (o->connect_wait && strcmp(o->target, "nbd"))
+		return usage_error("--wait is for the nbd target");
 	if (!strcmp(o->target, "nbd"))
 		return check_nbd_opts(o);
 	if (!o->file[0])
@@ -270,6 +275,11 @@ static int add_option(int c, struct ublk_dev_opts *o, bool *size_given,
 			o->reconnect_timeout = UINT_MAX;
 		else if (ublk_parse_uint(optarg, 0, 1000000, &o->reconnect_timeout))
 			return usage_error("invalid reconnect timeout '%s' (seconds, or inf)", optarg);
+		break;
+	case OPT_WAIT:
+		if (ublk_parse_uint(optarg, 0, UBLK_MAX_CONNECT_WAIT, &o->connect_wait))
+			return usage_error("invalid wait '%s' (seconds, 0-%u)", optarg,
+					   UBLK_MAX_CONNECT_WAIT);
 		break;
 	case OPT_NEED_GET_DATA:
 		o->flags |= UBLK_F_NEED_GET_DATA;

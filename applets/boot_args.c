@@ -23,15 +23,22 @@ static const char usage[] =
 "its ublk.* parameters ask of initramfs/ublk-boot, one line each:\n"
 "\n"
 "  wait SECONDS               first, always: ublk.wait= (default 10)\n"
-"  loop ARGS... -- FILE       one per ublk.loop=, in order: the arguments\n"
-"                             of `ublkctl loop`\n"
+"  loop ARGS... -- FILE       one per ublk.loop= or ublk.nbd=, in order:\n"
+"  nbd ARGS... -- URI         the applet and its arguments\n"
 "\n"
-"ARGS are words without white space; FILE is the rest of the line after\n"
+"ARGS are words without white space; FILE (or URI) is the rest of the line after\n"
 "the first \" -- \", verbatim. Parameters:\n"
 "\n"
 "  ublk.loop=DEV_OR_FILE[,ro][,recovery[=requeue|reissue|fail-io]]\n"
 "            [,direct-io][,queues=N][,depth=N][,id=N]\n"
-"  ublk.wait=SECONDS          0-3600\n"
+"  ublk.nbd=URI[,ro][,recovery[=MODE]][,queues=N][,depth=N][,id=N]\n"
+"           [,timeout=S][,reconnect-timeout=S|inf]\n"
+"            the URI ends at its first comma; recovery and\n"
+"            reconnect-timeout=inf unless given (a boot device waits for\n"
+"            its server); ublkctl nbd keeps trying to reach the server\n"
+"            for ublk.wait seconds\n"
+"  ublk.wait=SECONDS          0-3600: for each DEV_OR_FILE to appear, for\n"
+"                             each server to answer\n"
 "\n"
 "Words split as the kernel splits them; a bare -- ends them (the rest is\n"
 "init's). A name with spaces needs double quotes around the whole\n"
@@ -113,12 +120,12 @@ static int print_args(const struct ublk_boot_args *a)
 	for (i = 0; i < a->nr_devs; i++) {
 		len = UBLK_BOOT_ARGS_LEN(a->devs[i].file);
 		line = malloc(len);
-		if (!line || ublk_boot_loop_args(&a->devs[i], line, len) < 0) {
+		if (!line || ublk_boot_cmd_args(&a->devs[i], a->wait_s, line, len) < 0) {
 			free(line);
 			error_msg("out of memory");
 			return EXIT_FAIL;
 		}
-		printf("loop %s\n", line);
+		printf("%s %s\n", ublk_boot_applet(&a->devs[i]), line);
 		free(line);
 	}
 	return EXIT_OK;

@@ -22,6 +22,9 @@ static const char usage[] =
 "                          the queue keeps trying and serves again later\n"
 "                          --timeout S (below) is also how long a reply may\n"
 "                          take before the connection counts as broken\n"
+"     --wait S             keep trying to reach the server for up to S seconds\n"
+"                          (refused, unreachable, no answer) before giving up\n"
+"                          (default 0: one try; at boot: ublk.wait)\n"
 ADD_COMMON_OPTIONS;
 
 int nbd_main(int argc, char **argv)

@@ -4,7 +4,13 @@
  *
  *   ublk.loop=DEV_OR_FILE[,ro][,recovery[=requeue|reissue|fail-io]]
  *             [,direct-io][,queues=N][,depth=N][,id=N]
+ *   ublk.nbd=URI[,ro][,recovery[=MODE]][,queues=N][,depth=N][,id=N]
+ *            [,timeout=S][,reconnect-timeout=S|inf]
  *   ublk.wait=SECONDS
+ *
+ * A URI ends at its first comma. A ublk.nbd= device has recovery and
+ * reconnect-timeout=inf unless told otherwise: what it serves at boot
+ * (the root filesystem, often) should wait for its server, not fail.
  *
  * Words are split where the kernel splits its parameters: at white space
  * outside double quotes; a bare "--" ends them (what follows is init's).
@@ -15,17 +21,28 @@
  * that a bad one stops the boot before any device starts.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bootargs.h"
+#include "nbd.h"
 #include "ublk.h"
 
 #define LOOP_OPTIONS	"(ro, recovery[=MODE], direct-io, queues=N, depth=N, id=N)"
+#define NBD_OPTIONS	"(ro, recovery[=MODE], queues=N, depth=N, id=N, timeout=S, " \
+			"reconnect-timeout=S|inf)"
+#define MAX_TIMEOUT	86400		/* ublkctl's --timeout */
+#define MAX_RECONNECT	1000000		/* ublkctl's --reconnect-timeout */
 /* how much of a value a message shows */
 #define SHOWN_LEN	160
+
+static const char *const param_names[] = {
+	[UBLK_BOOT_LOOP] = "ublk.loop",
+	[UBLK_BOOT_NBD] = "ublk.nbd",
+};
 
 static const char *const recovery_modes[] = {
 	[UBLK_BOOT_REQUEUE] = "requeue",
@@ -133,32 +150,58 @@ static int parse_recovery(const char *mode, enum ublk_boot_recovery *out)
 }
 
 /* The number of opt ("name=N") into *out, or the message; value is shown. */
-static int parse_number(struct ublk_boot_args *a, const char *value, const char *opt,
-			unsigned int min, unsigned int max, unsigned int *out)
+static int parse_number(struct ublk_boot_args *a, const struct ublk_boot_dev *d,
+			const char *value, const char *opt, unsigned int min,
+			unsigned int max, unsigned int *out)
 {
 	char v[SHOWN_LEN + 4], o[SHOWN_LEN + 4];
 	int ret = ublk_parse_uint(strchr(opt, '=') + 1, min, max, out);
 
 	if (ret == -ERANGE)
-		return fail(a, "ublk.loop=%s: '%s' is out of range (%u-%u)",
+		return fail(a, "%s=%s: '%s' is out of range (%u-%u)", param_names[d->target],
 			    show(value, v), show(opt, o), min, max);
 	if (ret)
-		return fail(a, "ublk.loop=%s: '%s' is not a number",
+		return fail(a, "%s=%s: '%s' is not a number", param_names[d->target],
 			    show(value, v), show(opt, o));
 	return 0;
 }
 
-/* One option of a ublk.loop= value into d. */
+/* timeout= and reconnect-timeout= of a ublk.nbd= value; 1 when opt is neither */
+static int parse_nbd_option(struct ublk_boot_args *a, const char *value, const char *opt,
+			    struct ublk_boot_dev *d)
+{
+	unsigned int secs;
+	int ret;
+
+	if (!strncmp(opt, "timeout=", 8)) {
+		ret = parse_number(a, d, value, opt, 0, MAX_TIMEOUT, &secs);
+		if (!ret)
+			d->timeout = secs;
+		return ret;
+	}
+	if (!strcmp(opt, "reconnect-timeout=inf")) {
+		d->reconnect_timeout = UINT_MAX;
+		return 0;
+	}
+	if (!strncmp(opt, "reconnect-timeout=", 18))
+		return parse_number(a, d, value, opt, 0, MAX_RECONNECT, &d->reconnect_timeout);
+	return 1;
+}
+
+/* One option of a ublk.loop= or ublk.nbd= value into d. */
 static int parse_option(struct ublk_boot_args *a, const char *value, const char *opt,
 			struct ublk_boot_dev *d)
 {
 	char v[SHOWN_LEN + 4], o[SHOWN_LEN + 4];
+	bool nbd = d->target == UBLK_BOOT_NBD;
 	unsigned int id;
 	int ret;
 
+	if (nbd && (ret = parse_nbd_option(a, value, opt, d)) <= 0)
+		return ret;
 	if (!strcmp(opt, "ro")) {
 		d->read_only = true;
-	} else if (!strcmp(opt, "direct-io")) {
+	} else if (!nbd && !strcmp(opt, "direct-io")) {
 		d->direct_io = true;
 	} else if (!strcmp(opt, "recovery")) {
 		d->recovery = UBLK_BOOT_RECOVERY;
@@ -166,29 +209,54 @@ static int parse_option(struct ublk_boot_args *a, const char *value, const char 
 		   !parse_recovery(opt + 9, &d->recovery)) {
 		;
 	} else if (!strncmp(opt, "queues=", 7)) {
-		return parse_number(a, value, opt, 1, UBLK_MAX_QUEUES, &d->queues);
+		return parse_number(a, d, value, opt, 1, UBLK_MAX_QUEUES, &d->queues);
 	} else if (!strncmp(opt, "depth=", 6)) {
-		return parse_number(a, value, opt, 1, UBLK_MAX_QUEUE_DEPTH, &d->depth);
+		return parse_number(a, d, value, opt, 1, UBLK_MAX_QUEUE_DEPTH, &d->depth);
 	} else if (!strncmp(opt, "id=", 3)) {
-		ret = parse_number(a, value, opt, 0, UBLK_MAX_DEV_ID, &id);
+		ret = parse_number(a, d, value, opt, 0, UBLK_MAX_DEV_ID, &id);
 		if (!ret)
 			d->id = id;
 		return ret;
 	} else {
-		return fail(a, "ublk.loop=%s: unknown option '%s' " LOOP_OPTIONS,
-			    show(value, v), show(opt, o));
+		return fail(a, "%s=%s: unknown option '%s' %s", param_names[d->target],
+			    show(value, v), show(opt, o), nbd ? NBD_OPTIONS : LOOP_OPTIONS);
 	}
 	return 0;
 }
 
-/* A ublk.loop= value: the file up to the first comma, then the options. */
-static int parse_loop(struct ublk_boot_args *a, char *value)
+/* The file or URI of d, checked; the message names the whole value. */
+static int check_file(struct ublk_boot_args *a, const struct ublk_boot_dev *d,
+		      const char *whole)
 {
-	struct ublk_boot_dev d = { .id = -1 };
+	const char *name = param_names[d->target];
+	char v[SHOWN_LEN + 4], err[NBD_ERR_LEN];
+	struct nbd_uri u;
+
+	if (!d->file[0])
+		return fail(a, "%s=%s: no %s", name, show(whole, v),
+			    d->target == UBLK_BOOT_NBD ? "URI" : "device or file");
+	if (has_control(d->file))
+		return fail(a, "%s=%s: control characters in the %s", name, show(whole, v),
+			    d->target == UBLK_BOOT_NBD ? "URI" : "file name");
+	if (d->target == UBLK_BOOT_NBD && nbd_uri_parse(d->file, &u, err, sizeof(err)))
+		return fail(a, "%s=%s: %s", name, show(whole, v), err);
+	return 0;
+}
+
+/*
+ * A ublk.loop= or ublk.nbd= value: the file or URI up to the first comma,
+ * then the options.
+ */
+static int parse_dev(struct ublk_boot_args *a, enum ublk_boot_target target, char *value)
+{
+	struct ublk_boot_dev d = { .target = target, .id = -1, .timeout = -1 };
 	char *whole, *opt, *next;
-	char v[SHOWN_LEN + 4];
 	int ret;
 
+	if (target == UBLK_BOOT_NBD) {
+		d.recovery = UBLK_BOOT_RECOVERY;
+		d.reconnect_timeout = UINT_MAX;
+	}
 	whole = strdup(value);		/* for messages: value is cut at commas */
 	if (!whole)
 		return -ENOMEM;
@@ -196,13 +264,7 @@ static int parse_loop(struct ublk_boot_args *a, char *value)
 	next = strchr(value, ',');
 	if (next)
 		*next++ = 0;
-	if (!d.file[0])
-		ret = fail(a, "ublk.loop=%s: no device or file", show(whole, v));
-	else if (has_control(d.file))
-		ret = fail(a, "ublk.loop=%s: control characters in the file name",
-			   show(whole, v));
-	else
-		ret = 0;
+	ret = check_file(a, &d, whole);
 	while (!ret && next) {
 		opt = next;
 		next = strchr(opt, ',');
@@ -246,14 +308,16 @@ static int parse_word(struct ublk_boot_args *a, char *word, bool *end)
 		*end = true;
 		return 0;
 	}
-	if (strcmp(name, "ublk.loop") && strcmp(name, "ublk.wait"))
+	if (strcmp(name, "ublk.loop") && strcmp(name, "ublk.nbd") && strcmp(name, "ublk.wait"))
 		return 0;
 	if (closed)
 		closed = unquote(&value);
 	if (!closed || strchr(value, '"'))
 		return fail(a, "%s=%s: double quotes go around the whole value only",
 			    name, show(value, v));
-	return name[5] == 'l' ? parse_loop(a, value) : parse_wait(a, value);
+	if (!strcmp(name, "ublk.wait"))
+		return parse_wait(a, value);
+	return parse_dev(a, !strcmp(name, "ublk.nbd") ? UBLK_BOOT_NBD : UBLK_BOOT_LOOP, value);
 }
 
 int ublk_boot_parse(const char *cmdline, struct ublk_boot_args *a)
@@ -308,7 +372,13 @@ static int out_end(const struct out *o)
 	return o->used < o->len ? (int)o->used : -ENOSPC;
 }
 
-int ublk_boot_loop_args(const struct ublk_boot_dev *d, char *buf, size_t len)
+const char *ublk_boot_applet(const struct ublk_boot_dev *d)
+{
+	return param_names[d->target] + 5;
+}
+
+int ublk_boot_cmd_args(const struct ublk_boot_dev *d, unsigned int wait_s,
+		       char *buf, size_t len)
 {
 	struct out o = { buf, len, 0 };
 
@@ -327,6 +397,15 @@ int ublk_boot_loop_args(const struct ublk_boot_dev *d, char *buf, size_t len)
 		put(&o, " --depth %u", d->depth);
 	if (d->id >= 0)
 		put(&o, " --number %d", d->id);
+	if (d->target == UBLK_BOOT_NBD) {
+		if (d->timeout >= 0)
+			put(&o, " --timeout %d", d->timeout);
+		if (d->reconnect_timeout == UINT_MAX)
+			put(&o, " --reconnect-timeout inf");
+		else
+			put(&o, " --reconnect-timeout %u", d->reconnect_timeout);
+		put(&o, " --wait %u", wait_s);
+	}
 	put(&o, " -- %s", d->file);
 	return out_end(&o);
 }
@@ -336,7 +415,7 @@ int ublk_boot_format(const struct ublk_boot_dev *d, char *buf, size_t len)
 	const char *quote = strchr(d->file, ' ') ? "\"" : "";
 	struct out o = { buf, len, 0 };
 
-	put(&o, "%sublk.loop=%s", quote, d->file);
+	put(&o, "%s%s=%s", quote, param_names[d->target], d->file);
 	if (d->read_only)
 		put(&o, ",ro");
 	if (d->direct_io)
@@ -351,6 +430,10 @@ int ublk_boot_format(const struct ublk_boot_dev *d, char *buf, size_t len)
 		put(&o, ",depth=%u", d->depth);
 	if (d->id >= 0)
 		put(&o, ",id=%d", d->id);
+	if (d->target == UBLK_BOOT_NBD && d->timeout >= 0)
+		put(&o, ",timeout=%d", d->timeout);
+	if (d->target == UBLK_BOOT_NBD && d->reconnect_timeout != UINT_MAX)
+		put(&o, ",reconnect-timeout=%u", d->reconnect_timeout);
 	put(&o, "%s", quote);
 	return out_end(&o);
 }

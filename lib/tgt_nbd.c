@@ -128,11 +128,13 @@ static bool same_export(const struct nbd_export *was, const struct nbd_export *n
 	       (now->max_block >= was->max_block || now->max_block == 0xffffffff);
 }
 
-/* A new connection with the same export, or -errno with nd->last_error set. */
-static int nbd_open(struct nbd_dev *nd, bool first)
+/*
+ * A new connection with the same export (the first one: any export, into
+ * nd->ex), or -errno with nd->last_error set. timeout_ms bounds connect
+ * and handshake together; 0: no bound.
+ */
+static int nbd_open(struct nbd_dev *nd, bool first, unsigned int timeout)
 {
-	unsigned int timeout = first ? (ublk_ctrl_timeout_ms ? ublk_ctrl_timeout_ms : 0) :
-				       NBD_CONNECT_MS;
 	struct nbd_export ex;
 	int fd, ret;
 
@@ -155,6 +157,40 @@ static int nbd_open(struct nbd_dev *nd, bool first)
 		return -ESTALE;
 	}
 	return fd;
+}
+
+/* What a server still starting, or a network still coming up, answers. */
+static bool worth_waiting(int err)
+{
+	return err == -ECONNREFUSED || err == -ENETUNREACH || err == -EHOSTUNREACH ||
+	       err == -ENETDOWN || err == -ETIMEDOUT || err == -ECONNRESET ||
+	       err == -ENOENT || err == -EADDRNOTAVAIL;
+}
+
+/*
+ * The first connection, tried again for --wait seconds (at boot the
+ * server or the network may come up later than we do): each try within
+ * what is left of the wait, and of --timeout.
+ */
+static int nbd_open_first(struct nbd_dev *nd, const struct ublk_dev_opts *o)
+{
+	uint64_t end = ublk_now_ms() + o->connect_wait * 1000ULL, now, left;
+	unsigned int pause = 100, timeout;
+	int fd;
+
+	for (;;) {
+		now = ublk_now_ms();
+		left = now < end ? end - now : 1;
+		timeout = ublk_ctrl_timeout_ms;
+		if (o->connect_wait && (!timeout || left < timeout))
+			timeout = left;
+		fd = nbd_open(nd, true, timeout);
+		now = ublk_now_ms();
+		if (fd >= 0 || !worth_waiting(fd) || now + pause >= end)
+			return fd;
+		ublk_sleep_ms(pause);
+		pause = pause < 1000 ? pause * 2 : 1000;
+	}
 }
 
 static void post_recv_hdr(struct ublk_queue *q, struct nbd_conn *c);
@@ -240,7 +276,7 @@ static void try_reconnect(struct ublk_queue *q, struct nbd_conn *c)
 
 	if (now < c->next_try_ms)
 		return;
-	fd = nbd_open(nd, false);
+	fd = nbd_open(nd, false, NBD_CONNECT_MS);
 	if (fd < 0) {
 		now = ublk_now_ms();
 		c->next_try_ms = now + c->backoff_ms;
@@ -662,7 +698,7 @@ static int nbd_open_more(struct ublk_dev *dev, struct nbd_dev *nd)
 	int fd;
 
 	for (i = 1; i < dev->opts.nr_queues; i++) {
-		fd = nbd_open(nd, false);
+		fd = nbd_open(nd, false, NBD_CONNECT_MS);
 		if (fd < 0) {
 			snprintf(dev->init_err, sizeof(dev->init_err), "connection %u: %.100s",
 				 i + 1, nd->last_error);
@@ -690,7 +726,7 @@ static int nbd_init(struct ublk_dev *dev, struct ublk_params *p)
 	ret = nbd_uri_parse(o->file, &nd->uri, dev->init_err, sizeof(dev->init_err));
 	if (ret)
 		goto fail;
-	fd = nbd_open(nd, true);
+	fd = nbd_open_first(nd, o);
 	if (fd < 0) {
 		snprintf(dev->init_err, sizeof(dev->init_err), "%.120s", nd->last_error);
 		ret = fd;

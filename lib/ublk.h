@@ -25,6 +25,7 @@
 #define UBLK_IO_BUF_BYTES	(512U << 10)
 #define UBLK_MAX_QUEUES		64	/* what we accept; the UAPI allows more */
 #define UBLK_MAX_DEV_ID		((1U << 20) - 1)	/* the driver's minor space */
+#define UBLK_MAX_CONNECT_WAIT	3600			/* nbd: add --wait, seconds */
 #define UBLK_TARGET_LEN		16
 #define UBLK_JSON_LEN		512
 
@@ -46,6 +47,7 @@ struct ublk_dev_opts {
 	bool root_daemon;		/* may serve the root filesystem: see server_pin() */
 	uint64_t flags;			/* extra UBLK_F_* asked for */
 	unsigned int reconnect_timeout;	/* nbd: seconds IO waits for a server; UINT_MAX: for ever */
+	unsigned int connect_wait;	/* nbd: seconds add keeps trying to reach it (not saved) */
 	bool recover;			/* serve an existing device again (not saved) */
 	uint64_t cookie;		/* ADD_DEV's ublksrv_flags: whose device it is (not saved) */
 };

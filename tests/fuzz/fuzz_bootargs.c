@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: the kernel command line's ublk.* parser (lib/bootargs.c)
  * on any text. A refusal is one line of printable text. What it accepts is
- * in range, its loop arguments are one line that initramfs/ublk-boot splits
+ * in range, its applet's arguments are one line that initramfs/ublk-boot splits
  * back into the same file at the first " -- ", and the devices formatted
  * as parameters parse again to the same devices.
  */
@@ -36,14 +36,14 @@ static void check_dev(const struct ublk_boot_dev *d)
 }
 
 /* What ublk-boot does with the line: ARGS up to the first " -- ", FILE after. */
-static void check_loop_args(const struct ublk_boot_dev *d)
+static void check_cmd_args(const struct ublk_boot_dev *d, unsigned int wait_s)
 {
 	size_t len = UBLK_BOOT_ARGS_LEN(d->file);
 	char *line = malloc(len), *sep;
 	int n;
 
 	check(line);
-	n = ublk_boot_loop_args(d, line, len);
+	n = ublk_boot_cmd_args(d, wait_s, line, len);
 	check(n > 0 && (size_t)n == strlen(line));
 	check(printable(line));
 	sep = strstr(line, " -- ");
@@ -57,15 +57,17 @@ static void check_loop_args(const struct ublk_boot_dev *d)
 
 static bool same_dev(const struct ublk_boot_dev *a, const struct ublk_boot_dev *b)
 {
-	return !strcmp(a->file, b->file) && a->read_only == b->read_only &&
+	return a->target == b->target && !strcmp(a->file, b->file) &&
+	       a->read_only == b->read_only && a->timeout == b->timeout &&
+	       a->reconnect_timeout == b->reconnect_timeout &&
 	       a->direct_io == b->direct_io && a->recovery == b->recovery &&
 	       a->queues == b->queues && a->depth == b->depth && a->id == b->id;
 }
 
-/* Every device as a ublk.loop= parameter, and ublk.wait=, parse again the same. */
+/* Every device as a ublk.loop= or ublk.nbd= parameter, and ublk.wait=, parse again the same. */
 static void check_round_trip(const struct ublk_boot_args *a, size_t size)
 {
-	size_t len = 32 + a->nr_devs * 162 + 2 * size, used;
+	size_t len = 32 + a->nr_devs * 202 + 2 * size, used;
 	struct ublk_boot_args again;
 	char *text = malloc(len);
 	unsigned int i;
@@ -109,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(a.wait_s <= UBLK_BOOT_MAX_WAIT);
 	for (i = 0; i < a.nr_devs; i++) {
 		check_dev(&a.devs[i]);
-		check_loop_args(&a.devs[i]);
+		check_cmd_args(&a.devs[i], a.wait_s);
 	}
 	check_round_trip(&a, size);
 	ublk_boot_free(&a);

@@ -27,16 +27,22 @@ static int free_args(void **state)
 	return 0;
 }
 
-/* cmdline parses; the loop arguments of device i are want */
-static void assert_loop_args(unsigned int i, const char *want)
+#define NBD_OPTS "(ro, recovery[=MODE], queues=N, depth=N, id=N, timeout=S, " \
+		 "reconnect-timeout=S|inf)"
+
+/* the applet of device i is applet, its arguments want */
+static void assert_cmd_args(unsigned int i, const char *applet, const char *want)
 {
 	char line[512];
 
 	assert_true(i < args.nr_devs);
-	assert_int_equal(ublk_boot_loop_args(&args.devs[i], line, sizeof(line)),
+	assert_string_equal(ublk_boot_applet(&args.devs[i]), applet);
+	assert_int_equal(ublk_boot_cmd_args(&args.devs[i], args.wait_s, line, sizeof(line)),
 			 strlen(want));
 	assert_string_equal(line, want);
 }
+
+#define assert_loop_args(i, want) assert_cmd_args(i, "loop", want)
 
 /* cmdline is refused with exactly msg */
 static void assert_refused(const char *cmdline, const char *msg)
@@ -153,7 +159,7 @@ static void loop_args__small_buffer__enospc(void **state)
 	char line[32];
 
 	assert_int_equal(ublk_boot_parse("ublk.loop=/dev/vda,recovery=fail-io", &args), 0);
-	assert_int_equal(ublk_boot_loop_args(&args.devs[0], line, sizeof(line)), -ENOSPC);
+	assert_int_equal(ublk_boot_cmd_args(&args.devs[0], 10, line, sizeof(line)), -ENOSPC);
 	assert_int_equal(ublk_boot_format(&args.devs[0], line, 10), -ENOSPC);
 }
 
@@ -297,6 +303,92 @@ static int remove_file(void **state)
 	return 0;
 }
 
+/* ublk.nbd=: recovery and reconnect-timeout=inf by default, --wait from ublk.wait */
+static void parse__nbd_defaults__recovery_inf_wait(void **state)
+{
+	assert_int_equal(ublk_boot_parse("ip=dhcp ublk.nbd=nbd://server/root ublk.wait=20 "
+					 "root=/dev/ublkb0", &args), 0);
+	assert_int_equal(args.nr_devs, 1);
+	assert_int_equal(args.devs[0].target, UBLK_BOOT_NBD);
+	assert_cmd_args(0, "nbd", "--root-daemon --recovery --reconnect-timeout inf "
+			"--wait 20 -- nbd://server/root");
+}
+
+static void parse__nbd_every_option__nbd_args(void **state)
+{
+	assert_int_equal(ublk_boot_parse("ublk.nbd=nbd+unix:///e?socket=/run/s,recovery=reissue,"
+					 "queues=2,depth=64,timeout=5,reconnect-timeout=60,ro,"
+					 "id=3", &args), 0);
+	assert_cmd_args(0, "nbd", "--root-daemon --read-only --recovery=reissue --queues 2 "
+			"--depth 64 --number 3 --timeout 5 --reconnect-timeout 60 --wait 10 "
+			"-- nbd+unix:///e?socket=/run/s");
+}
+
+/* numbered in order with ublk.loop= */
+static void parse__nbd_and_loop__one_list(void **state)
+{
+	assert_int_equal(ublk_boot_parse("ublk.loop=/a ublk.nbd=[::1]:10809 ublk.loop=/b,ro "
+					 "ublk.nbd=h,reconnect-timeout=inf", &args), 0);
+	assert_int_equal(args.nr_devs, 4);
+	assert_loop_args(0, "--root-daemon -- /a");
+	assert_cmd_args(1, "nbd", "--root-daemon --recovery --reconnect-timeout inf --wait 10 "
+			"-- [::1]:10809");
+	assert_loop_args(2, "--root-daemon --read-only -- /b");
+	assert_cmd_args(3, "nbd", "--root-daemon --recovery --reconnect-timeout inf --wait 10 "
+			"-- h");
+}
+
+static void parse__nbd_bad__message(void **state)
+{
+	assert_refused("ublk.nbd=", "ublk.nbd=: no URI");
+	assert_refused("ublk.nbd=,ro", "ublk.nbd=,ro: no URI");
+	assert_refused("ublk.nbd=nbd://h,direct-io",
+		       "ublk.nbd=nbd://h,direct-io: unknown option 'direct-io' " NBD_OPTS);
+	assert_refused("ublk.loop=/a,timeout=3",
+		       "ublk.loop=/a,timeout=3: unknown option 'timeout=3' " OPTS);
+	assert_refused("ublk.nbd=h,timeout=x", "ublk.nbd=h,timeout=x: 'timeout=x' is not a number");
+	assert_refused("ublk.nbd=h,timeout=86401",
+		       "ublk.nbd=h,timeout=86401: 'timeout=86401' is out of range (0-86400)");
+	assert_refused("ublk.nbd=h,reconnect-timeout=forever",
+		       "ublk.nbd=h,reconnect-timeout=forever: 'reconnect-timeout=forever' "
+		       "is not a number");
+	assert_refused("ublk.nbd=h,queues=0", "ublk.nbd=h,queues=0: 'queues=0' is out of range (1-64)");
+}
+
+/* the URI is checked as ublkctl nbd checks it, before anything starts */
+static void parse__nbd_bad_uri__message_from_the_uri_parser(void **state)
+{
+	struct ublk_boot_args a;
+
+	assert_int_equal(ublk_boot_parse("ublk.nbd=nbds://h/e", &a), -EINVAL);
+	assert_non_null(strstr(a.err, "ublk.nbd=nbds://h/e: "));
+	assert_non_null(strstr(a.err, "TLS"));
+	ublk_boot_free(&a);
+	assert_int_equal(ublk_boot_parse("ublk.nbd=nbd://[::1/e,ro", &a), -EINVAL);
+	assert_non_null(strstr(a.err, "ublk.nbd=nbd://[::1/e,ro: "));
+	ublk_boot_free(&a);
+	assert_int_equal(ublk_boot_parse("ublk.nbd=nbd://h:99999", &a), -EINVAL);
+	assert_non_null(strstr(a.err, "ublk.nbd=nbd://h:99999: "));
+	ublk_boot_free(&a);
+}
+
+static void format__nbd_parses_back__same(void **state)
+{
+	struct ublk_boot_args again;
+	char param[256];
+
+	assert_int_equal(ublk_boot_parse("ublk.nbd=nbd://h/x,timeout=0,reconnect-timeout=9,id=1",
+					 &args), 0);
+	assert_true(ublk_boot_format(&args.devs[0], param, sizeof(param)) > 0);
+	assert_string_equal(param, "ublk.nbd=nbd://h/x,recovery,id=1,timeout=0,reconnect-timeout=9");
+	assert_int_equal(ublk_boot_parse(param, &again), 0);
+	assert_int_equal(again.devs[0].target, UBLK_BOOT_NBD);
+	assert_int_equal(again.devs[0].timeout, 0);
+	assert_int_equal(again.devs[0].reconnect_timeout, 9);
+	assert_int_equal(again.devs[0].id, 1);
+	ublk_boot_free(&again);
+}
+
 static void write_file(const char *text, size_t len)
 {
 	FILE *f = fopen(file, "w");
@@ -350,6 +442,12 @@ static void applet__file__wait_then_loop_lines(void **state)
 			    "loop --root-daemon --recovery=reissue --queues 2 -- /dev/vda\n"
 			    "loop --root-daemon -- /a b\n");
 	assert_string_equal(err, "");
+	text = "ublk.nbd=nbd://h/e,ro ublk.wait=4\n";
+	write_file(text, strlen(text));
+	assert_int_equal(run((char *[]){ "boot-args", file, NULL }, out, err, sizeof(out)),
+			 EXIT_OK);
+	assert_string_equal(out, "wait 4\nnbd --root-daemon --read-only --recovery "
+			    "--reconnect-timeout inf --wait 4 -- nbd://h/e\n");
 }
 
 static void applet__no_device__wait_line_only(void **state)
@@ -418,6 +516,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(parse__no_ublk_parameter__nothing, free_args),
 		cmocka_unit_test_teardown(parse__every_option__loop_args, free_args),
+		cmocka_unit_test_teardown(parse__nbd_defaults__recovery_inf_wait, free_args),
+		cmocka_unit_test_teardown(parse__nbd_every_option__nbd_args, free_args),
+		cmocka_unit_test_teardown(parse__nbd_and_loop__one_list, free_args),
+		cmocka_unit_test(parse__nbd_bad__message),
+		cmocka_unit_test(parse__nbd_bad_uri__message_from_the_uri_parser),
+		cmocka_unit_test_teardown(format__nbd_parses_back__same, free_args),
 		cmocka_unit_test_teardown(parse__file_alone__root_daemon_only, free_args),
 		cmocka_unit_test_teardown(parse__recovery_modes__each_kept, free_args),
 		cmocka_unit_test_teardown(parse__limits__accepted, free_args),
