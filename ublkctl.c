@@ -41,13 +41,17 @@ static const struct applet *find_applet(const char *name)
 
 static int list_applets(FILE *out)
 {
+	int width = 0;
 	size_t i;
 
+	for (i = 0; i < ARRAY_SIZE(applets); i++)
+		if ((int)strlen(applets[i].name) > width)
+			width = strlen(applets[i].name);
 	fprintf(out, "usage: ublkctl APPLET [options]   (or ublk-APPLET [options])\n\n"
 		"ublk userspace block devices: create, serve, list and delete.\n\n"
 		"Applets:\n");
 	for (i = 0; i < ARRAY_SIZE(applets); i++)
-		fprintf(out, "  %-8s %s\n", applets[i].name, applets[i].desc);
+		fprintf(out, "  %-*s  %s\n", width, applets[i].name, applets[i].desc);
 	fprintf(out, "\nOptions:\n"
 		"  --install DIR   create ublk-APPLET and ublk symlinks in DIR\n"
 		"  --help          this text; 'ublkctl APPLET --help' for one applet\n"

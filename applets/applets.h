@@ -5,8 +5,9 @@
  */
 #ifdef APPLET
 APPLET(add, add_main, "create a device and start its server")
-APPLET(boot-args, boot_args_main, "the ublk.* kernel parameters as loop arguments (initramfs)")
+APPLET(boot-args, boot_args_main, "the ublk.* kernel parameters, for initramfs/ublk-boot")
 APPLET(del, del_main, "stop and delete devices")
+APPLET(features, features_main, "what the ublk driver can do, and what ublkctl uses")
 APPLET(list, list_main, "show devices as a table or JSON")
 APPLET(loop, loop_main, "serve a file as a block device (add -t loop)")
 APPLET(nbd, nbd_main, "serve an NBD server's export, reconnecting (add -t nbd)")

@@ -26,7 +26,14 @@ int fake_state_dir(char *dir, size_t len, const char *name)
 	return setenv("UBLK_STATE_DIR", dir, 1);
 }
 
-int ublk_ctrl_open(struct ublk_ctrl *c) { return 0; }
+uint64_t fake_features;
+
+int ublk_ctrl_open(struct ublk_ctrl *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->features = fake_features;
+	return 0;
+}
 void ublk_ctrl_close(struct ublk_ctrl *c) { }
 
 const char *ublk_state_name(unsigned int state)

@@ -15,6 +15,7 @@ extern struct ublksrv_ctrl_dev_info fake_info;
 extern unsigned int fake_devs;			/* devices from fake_info.dev_id on (1) */
 extern int fake_spawned;			/* ublk_server_spawn calls */
 extern struct ublk_dev_opts fake_spawned_opts;	/* the last one's */
+extern uint64_t fake_features;			/* what GET_FEATURES answers (0: refused) */
 extern int fake_stopped, fake_deleted;		/* STOP_DEV (the device goes DEAD), DEL_DEV */
 
 /*
