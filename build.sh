@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # ./build.sh [build|kmod|test|unit|vm|bench|profile|demo|clean]
-#   build (default)  build/ublkctl: static (musl), stripped; and kmod
+#   build (default)  build/ublkctl: static (musl), stripped; its man page
+#                    build/ublkctl.8 (scripts/mkman); and kmod
 #   kmod             build/kmod/<release>/ublk_drv.ko for the VM's 6.12
 #                    kernel, or for KDIR=/lib/modules/$(uname -r)/build;
 #                    --debug-kernel: for the debug kernel (see test)
@@ -89,6 +90,7 @@ build() {
 	flags="$CC $WARN -static -isystem $inc -Ilib -Iapplets -D_GNU_SOURCE"
 	stamp=$( (echo "$flags $OPTIMIZE $HOT_OPTIMIZE"; cat $SRCS lib/*.h applets/*.h) | sha256sum | cut -c1-16)
 	if [ -x "$B/ublkctl" ] && [ "$(cat "$B/.stamp" 2>/dev/null)" = "$stamp" ]; then
+		[ -f "$B/ublkctl.8" ] || man_page
 		return 0
 	fi
 	mkdir -p "$B/obj"
@@ -108,6 +110,17 @@ build() {
 	file "$B/ublkctl" | grep -q 'statically linked' ||
 		{ echo "build.sh: build/ublkctl is not statically linked" >&2; exit 1; }
 	echo "build/ublkctl: $(stat -c %s "$B/ublkctl") bytes, static"
+	man_page
+}
+
+# ublkctl(8) from the binary's help texts: one section per applet
+man_page() {
+	local applets sections
+	scripts/mkman "$B/ublkctl" > "$B/ublkctl.8"
+	applets=$("$B/ublkctl" --help | sed -n '/^Applets:/,/^$/p' | grep -c '^  [a-z]')
+	sections=$(grep -c '^\.SS ' "$B/ublkctl.8")
+	[ "$applets" = "$sections" ] ||
+		{ echo "build.sh: ublkctl.8 has $sections applets, ublkctl $applets" >&2; exit 1; }
 }
 
 # Our ublk_drv.ko, built out of the source tree (Kbuild writes next to
