@@ -7,12 +7,14 @@
 APPLET(add, add_main, "create a device and start its server")
 APPLET(boot-args, boot_args_main, "the ublk.* kernel parameters, for initramfs/ublk-boot")
 APPLET(del, del_main, "stop and delete devices")
+APPLET(down, down_main, "delete the devices of /etc/ublktab")
 APPLET(features, features_main, "what the ublk driver can do, and what ublkctl uses")
 APPLET(list, list_main, "show devices as a table or JSON")
 APPLET(loop, loop_main, "serve a file as a block device (add -t loop)")
 APPLET(nbd, nbd_main, "serve an NBD server's export, reconnecting (add -t nbd)")
 APPLET(null, null_main, "a device that completes every IO at once (add -t null)")
 APPLET(recover, recover_main, "serve a device again after its server died")
+APPLET(up, up_main, "create the devices of /etc/ublktab that are not there")
 APPLET(zero-copy-experimental, zero_copy_experimental_main, "loop without copying data (new kernels)")
 #else
 #ifndef UBLKCTL_APPLETS_H
@@ -55,6 +57,27 @@ APPLET(zero-copy-experimental, zero_copy_experimental_main, "loop without copyin
  */
 int add_run(int argc, char **argv, const char *fixed_target,
 	    const char *usage, int *dev_id);
+/*
+ * del's work: stop and delete each of ids, waiting for its server unless
+ * async; a device already gone is an error unless missing_ok. EXIT_OK or
+ * EXIT_FAIL, after one line per failure.
+ */
+int del_devices(const unsigned int *ids, int n, bool missing_ok, bool async);
+/*
+ * path as /etc/ublktab into t (see lib/ublktab.h), one line on stderr per
+ * bad line ("PATH:LINE: why"); EXIT_OK, or EXIT_FAIL when the file cannot
+ * be read or a line was bad (the good ones are in t all the same).
+ */
+struct ublktab;
+struct ublktab_entry;
+int ublktab_load(const char *path, struct ublktab *t);
+/*
+ * The entries of t for the nr_ids ids (all of them when nr_ids is 0) into
+ * out, and their number; an id not in the file is said and sets *status
+ * to EXIT_FAIL. -1 after a usage error.
+ */
+int ublktab_select(const struct ublktab *t, const char *path, char **ids, int nr_ids,
+		   const struct ublktab_entry **out, int *status);
 /* ublksrv's `ublk` command line, for scripts written for it. */
 int ublk_compat_main(int argc, char **argv);
 /* One device in ublksrv's `ublk list` layout. */

@@ -55,59 +55,14 @@ static const char usage[] =
 #define CMDLINE_PATH	"/proc/cmdline"
 #define CMDLINE_MAX	65536
 
-static ssize_t read_all(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while (n < len) {
-		r = read(fd, buf + n, len - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (!r)
-			break;
-		n += r;
-	}
-	return n;
-}
-
-/*
- * path's text into *text (to free), or says why not. Only a regular file
- * is opened: a FIFO or a device could block, or act on being opened.
- */
+/* path's text into *text (to free), or says why not */
 static int read_cmdline(const char *path, char **text)
 {
-	struct stat st;
-	ssize_t n;
-	int fd = -1;
+	int ret = ublk_read_text(path, CMDLINE_MAX, text);
 
-	if (stat(path, &st) < 0 ||
-	    (S_ISREG(st.st_mode) &&
-	     (fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)) {
-		error_msg("%s: %s", path, strerror(errno));
-		return EXIT_FAIL;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		error_msg("%s: not a regular file", path);
-		return EXIT_FAIL;
-	}
-	*text = malloc(CMDLINE_MAX + 1);
-	n = *text ? read_all(fd, *text, CMDLINE_MAX + 1) : -ENOMEM;
-	close(fd);
-	if (n >= 0 && n <= CMDLINE_MAX && !memchr(*text, 0, n)) {
-		(*text)[n] = 0;
-		return EXIT_OK;
-	}
-	free(*text);
-	if (n < 0)
-		error_msg("%s: %s", path, strerror(-n));
-	else if (n > CMDLINE_MAX)
-		error_msg("%s: longer than %u bytes", path, CMDLINE_MAX);
-	else
-		error_msg("%s: holds a NUL byte", path);
-	return EXIT_FAIL;
+	if (ret)
+		error_msg("%s: %s", path, text_strerror(ret, CMDLINE_MAX));
+	return ret ? EXIT_FAIL : EXIT_OK;
 }
 
 static int print_args(const struct ublk_boot_args *a)

@@ -25,6 +25,30 @@ static const char usage[] =
 
 #define SERVER_EXIT_TIMEOUT_MS 10000
 
+int del_devices(const unsigned int *ids, int n, bool missing_ok, bool async)
+{
+	struct ublk_ctrl c;
+	int i, ret, lock, status = EXIT_OK;
+
+	if (open_ctrl(&c))
+		return EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		lock = lock_device(ids[i]);
+		if (lock < 0) {
+			status = EXIT_FAIL;
+			continue;
+		}
+		ret = ublk_dev_remove(&c, ids[i], async, SERVER_EXIT_TIMEOUT_MS);
+		ublk_unlock(lock);
+		if (ret < 0 && !(missing_ok && ret == -ENODEV)) {
+			error_msg("device %u: %s", ids[i], ctrl_strerror(ret));
+			status = EXIT_FAIL;
+		}
+	}
+	ublk_ctrl_close(&c);
+	return status;
+}
+
 int del_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -37,8 +61,7 @@ int del_main(int argc, char **argv)
 	};
 	unsigned int given[256], *ids = given;
 	bool all = false, async = false;
-	struct ublk_ctrl c;
-	int n = 0, i, opt, ret, lock, status = EXIT_OK;
+	int n = 0, opt, ret;
 
 	while ((opt = getopt_long(argc, argv, ":n:ah", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -65,28 +88,13 @@ int del_main(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (all == (n > 0))
 		return usage_error("give either -n ID or -a");
-	if (open_ctrl(&c))
-		return EXIT_FAIL;
 	if (all) {
 		n = ublk_list_ids(&ids);
 		if (n < 0)
 			n = 0;
 	}
-	for (i = 0; i < n; i++) {
-		lock = lock_device(ids[i]);
-		if (lock < 0) {
-			status = EXIT_FAIL;
-			continue;
-		}
-		ret = ublk_dev_remove(&c, ids[i], async, SERVER_EXIT_TIMEOUT_MS);
-		ublk_unlock(lock);
-		if (ret < 0 && !(all && ret == -ENODEV)) {
-			error_msg("device %u: %s", ids[i], ctrl_strerror(ret));
-			status = EXIT_FAIL;
-		}
-	}
+	ret = del_devices(ids, n, all, async);
 	if (ids != given)
 		free(ids);
-	ublk_ctrl_close(&c);
-	return status;
+	return ret;
 }

@@ -142,3 +142,18 @@ int common_option(int ch, const char *usage, char *const argv[])
 		return show_usage(usage);
 	return option_error(ch, argv);
 }
+
+const char *text_strerror(int err, size_t max)
+{
+	static char buf[48];
+
+	if (err == -EINVAL)
+		return "not a regular file";
+	if (err == -EILSEQ)
+		return "holds a NUL byte";
+	if (err == -EFBIG) {
+		snprintf(buf, sizeof(buf), "longer than %zu bytes", max);
+		return buf;
+	}
+	return strerror(-err);
+}

@@ -54,5 +54,7 @@ int parse_dev_id(const char *arg, unsigned int *id);
 int open_ctrl(struct ublk_ctrl *c);
 /* Describes -errno from a control command on device id. */
 const char *ctrl_strerror(int err);
+/* Describes -errno from ublk_read_text() with that max. */
+const char *text_strerror(int err, size_t max);
 
 #endif

@@ -374,6 +374,12 @@ int ublk_close_from_walk(int first);	/* close_range's fallback, for tests too */
 int ublk_wait_node(const char *path, const char *sysfs_dev, mode_t type,
 		   unsigned int timeout_ms);
 void ublk_sleep_ms(unsigned int ms);
+/*
+ * A small text file into *text (to free), NUL-terminated. Only a regular
+ * file is opened (a FIFO or a device could block, or act on being
+ * opened). Returns 0, -errno, -EFBIG past max bytes, -EILSEQ on a NUL byte.
+ */
+int ublk_read_text(const char *path, size_t max, char **text);
 /* At most 6 bytes ("\u001f") per byte of input, and the NUL. */
 #define UBLK_JSON_ESCAPED_LEN(n)	(6 * (n) + 1)
 int ublk_json_escape(const char *s, char *buf, size_t len);

@@ -304,3 +304,48 @@ int ublk_json_escape(const char *s, char *buf, size_t len)
 	buf[o] = 0;
 	return 0;
 }
+
+static ssize_t read_full(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < len) {
+		r = read(fd, buf + n, len - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (!r)
+			break;
+		n += r;
+	}
+	return n;
+}
+
+int ublk_read_text(const char *path, size_t max, char **text)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*text = malloc(max + 1);
+	n = *text ? read_full(fd, *text, max + 1) : -ENOMEM;
+	close(fd);
+	if (n >= 0 && (size_t)n <= max && !memchr(*text, 0, n)) {
+		(*text)[n] = 0;
+		return 0;
+	}
+	free(*text);
+	*text = NULL;
+	if (n < 0)
+		return n;
+	return (size_t)n > max ? -EFBIG : -EILSEQ;
+}
