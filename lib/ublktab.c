@@ -19,6 +19,19 @@ static const char *const field_options[] = {
 	"-n", "--number", "-t", "--type", "-f", "--file", "-s", "--size",
 };
 
+#define SHOWN_LEN	40	/* how much of a word a message shows */
+
+/* word for a message: at most SHOWN_LEN bytes, control characters as '?' */
+static const char *shown(const char *word, char *buf)
+{
+	size_t i;
+
+	for (i = 0; word[i] && i < SHOWN_LEN; i++)
+		buf[i] = (unsigned char)word[i] < 0x20 || word[i] == 0x7f ? '?' : word[i];
+	buf[i] = 0;
+	return buf;
+}
+
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
@@ -71,7 +84,7 @@ static bool is_field_option(const char *word)
 static const char *parse_options(char **p, struct ublktab_entry *e, char *msg, size_t len)
 {
 	bool value_may_follow = false;
-	char *word;
+	char *word, w[SHOWN_LEN + 1];
 
 	while ((word = next_word(p))) {
 		if (!strcmp(word, "early")) {
@@ -80,11 +93,11 @@ static const char *parse_options(char **p, struct ublktab_entry *e, char *msg, s
 			continue;
 		}
 		if (word[0] != '-' && !value_may_follow) {
-			snprintf(msg, len, "'%.40s' is not an option (they start with -)", word);
+			snprintf(msg, len, "'%s' is not an option (they start with -)", shown(word, w));
 			return msg;
 		} else if (is_field_option(word)) {
-			snprintf(msg, len, "'%.40s': the id, target and file are the line's "
-				 "first three fields", word);
+			snprintf(msg, len, "'%s': the id, target and file are the line's "
+				 "first three fields", shown(word, w));
 			return msg;
 		}
 		if (e->nr_opts == UBLKTAB_MAX_OPTS) {
@@ -102,12 +115,12 @@ static const char *parse_options(char **p, struct ublktab_entry *e, char *msg, s
 static const char *parse_line(char *line, const struct ublktab *t, struct ublktab_entry *e,
 			      char *msg, size_t len)
 {
-	char *id = next_word(&line);
+	char *id = next_word(&line), w[SHOWN_LEN + 1];
 
 	e->target = next_word(&line);
 	e->source = next_word(&line);
 	if (ublk_parse_uint(id, 0, UBLK_MAX_DEV_ID, &e->id)) {
-		snprintf(msg, len, "'%.40s' is not a device id (0-%u)", id, UBLK_MAX_DEV_ID);
+		snprintf(msg, len, "'%s' is not a device id (0-%u)", shown(id, w), UBLK_MAX_DEV_ID);
 		return msg;
 	}
 	if (!e->target || !known_target(e->target)) {
