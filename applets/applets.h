@@ -59,10 +59,11 @@ int add_run(int argc, char **argv, const char *fixed_target,
 	    const char *usage, int *dev_id);
 /*
  * del's work: stop and delete each of ids, waiting for its server unless
- * async; a device already gone is an error unless missing_ok. EXIT_OK or
- * EXIT_FAIL, after one line per failure.
+ * async; a device already gone is an error unless missing_ok; with safe,
+ * one in use is left (del --safe). EXIT_OK or EXIT_FAIL, after one line
+ * per failure.
  */
-int del_devices(const unsigned int *ids, int n, bool missing_ok, bool async);
+int del_devices(const unsigned int *ids, int n, bool missing_ok, bool async, bool safe);
 /*
  * path as /etc/ublktab into t (see lib/ublktab.h), one line on stderr per
  * bad line ("PATH:LINE: why"); EXIT_OK, or EXIT_FAIL when the file cannot

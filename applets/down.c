@@ -68,7 +68,7 @@ int down_main(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		ids[i] = sel[i]->id;
-	if (n > 0 && del_devices(ids, n, true, async))
+	if (n > 0 && del_devices(ids, n, true, async, false))
 		status = EXIT_FAIL;
 	free(ids);
 	free(sel);

@@ -59,6 +59,7 @@ static const char *const ctrl_names[] = {
 	[UBLK_CMD_GET_DEV_INFO2]	= "GET_DEV_INFO2",
 	[_IOC_NR(UBLK_U_CMD_GET_FEATURES)] = "GET_FEATURES",
 	[_IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC)] = "DEL_DEV_ASYNC",
+	[_IOC_NR(UBLK_U_CMD_TRY_STOP_DEV)] = "TRY_STOP_DEV",
 };
 
 const char *ublk_ctrl_strerror(int err)
@@ -341,6 +342,14 @@ int ublk_ctrl_start_dev(struct ublk_ctrl *c, unsigned int id, pid_t pid)
 int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id)
 {
 	return ctrl_simple(c, UBLK_CMD_STOP_DEV, id, 0);
+}
+
+int ublk_ctrl_try_stop_dev(struct ublk_ctrl *c, unsigned int id)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	cmd_init(&cmd, id, NULL, 0);
+	return ctrl_submit(c, UBLK_U_CMD_TRY_STOP_DEV, &cmd);
 }
 
 int ublk_ctrl_start_recovery(struct ublk_ctrl *c, unsigned int id)

@@ -92,6 +92,8 @@ int ublk_ctrl_add_dev(struct ublk_ctrl *c, struct ublksrv_ctrl_dev_info *info);
 int ublk_ctrl_del_dev(struct ublk_ctrl *c, unsigned int id, bool async);
 int ublk_ctrl_start_dev(struct ublk_ctrl *c, unsigned int id, pid_t pid);
 int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id);
+/* STOP_DEV only when nothing has the device open (UBLK_F_SAFE_STOP_DEV): -EBUSY */
+int ublk_ctrl_try_stop_dev(struct ublk_ctrl *c, unsigned int id);
 int ublk_ctrl_start_recovery(struct ublk_ctrl *c, unsigned int id);
 int ublk_ctrl_end_recovery(struct ublk_ctrl *c, unsigned int id, pid_t pid);
 int ublk_ctrl_set_params(struct ublk_ctrl *c, unsigned int id,
@@ -347,6 +349,13 @@ int ublk_server_spawn(const struct ublk_dev_opts *o,
 void ublk_server_confirm(struct ublk_spawn_result *res);
 /* Write the device's state file from what it serves now; any thread. */
 int ublk_dev_save_state(struct ublk_dev *dev);
+
+/* ---- users.c ---- */
+/*
+ * What uses /dev/ublkbN or its partitions (holders, mounts, processes
+ * with it open), "; "-separated into buf; their number, or -ENOMEM.
+ */
+int ublk_dev_users(unsigned int id, char *buf, size_t len);
 
 /* ---- teardown.c ---- */
 /* Stop and delete device id, wait for its server; returns 0 or -errno. */
