@@ -14,6 +14,7 @@ APPLET(loop, loop_main, "serve a file as a block device (add -t loop)")
 APPLET(nbd, nbd_main, "serve an NBD server's export, reconnecting (add -t nbd)")
 APPLET(null, null_main, "a device that completes every IO at once (add -t null)")
 APPLET(recover, recover_main, "serve a device again after its server died")
+APPLET(resize, resize_main, "give a serving device a new size")
 APPLET(up, up_main, "create the devices of /etc/ublktab that are not there")
 APPLET(zero-copy-experimental, zero_copy_experimental_main, "loop without copying data (new kernels)")
 #else

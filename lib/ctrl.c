@@ -60,6 +60,7 @@ static const char *const ctrl_names[] = {
 	[_IOC_NR(UBLK_U_CMD_GET_FEATURES)] = "GET_FEATURES",
 	[_IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC)] = "DEL_DEV_ASYNC",
 	[_IOC_NR(UBLK_U_CMD_TRY_STOP_DEV)] = "TRY_STOP_DEV",
+	[_IOC_NR(UBLK_U_CMD_UPDATE_SIZE)] = "UPDATE_SIZE",
 };
 
 const char *ublk_ctrl_strerror(int err)
@@ -342,6 +343,15 @@ int ublk_ctrl_start_dev(struct ublk_ctrl *c, unsigned int id, pid_t pid)
 int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id)
 {
 	return ctrl_simple(c, UBLK_CMD_STOP_DEV, id, 0);
+}
+
+int ublk_ctrl_update_size(struct ublk_ctrl *c, unsigned int id, uint64_t sectors)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	cmd_init(&cmd, id, NULL, 0);
+	cmd.data[0] = sectors;
+	return ctrl_submit(c, UBLK_U_CMD_UPDATE_SIZE, &cmd);
 }
 
 int ublk_ctrl_try_stop_dev(struct ublk_ctrl *c, unsigned int id)

@@ -7,7 +7,7 @@
 
 /* Feature bits we ask for whenever the driver has them. */
 /* batch IO where the driver offers it (7.0 and later): see batch.c */
-#define UBLK_WANTED_FEATURES	(UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_BATCH_IO)
+#define UBLK_WANTED_FEATURES	(UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_BATCH_IO | UBLK_F_UPDATE_SIZE)
 
 void ublk_build_dev_info(const struct ublk_dev_opts *o, uint64_t features,
 			 struct ublksrv_ctrl_dev_info *info)

@@ -154,6 +154,8 @@ int ublk_dev_save_state(struct ublk_dev *dev)
 	memset(&st, 0, sizeof(st));
 	st.opts = dev->opts;
 	st.opts.dev_id = dev->info.dev_id;
+	/* resize changes the size under us: the kernel's is the one to keep */
+	st.opts.size = ublk_dev_capacity(dev->info.dev_id, dev->opts.size);
 	st.pid = getpid();
 	st.start_time = ublk_pid_start_time(st.pid);
 	if (dev->ops->describe)

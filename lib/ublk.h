@@ -92,6 +92,8 @@ int ublk_ctrl_add_dev(struct ublk_ctrl *c, struct ublksrv_ctrl_dev_info *info);
 int ublk_ctrl_del_dev(struct ublk_ctrl *c, unsigned int id, bool async);
 int ublk_ctrl_start_dev(struct ublk_ctrl *c, unsigned int id, pid_t pid);
 int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id);
+/* A started device's new size, in 512-byte sectors (UBLK_F_UPDATE_SIZE) */
+int ublk_ctrl_update_size(struct ublk_ctrl *c, unsigned int id, uint64_t sectors);
 /* STOP_DEV only when nothing has the device open (UBLK_F_SAFE_STOP_DEV): -EBUSY */
 int ublk_ctrl_try_stop_dev(struct ublk_ctrl *c, unsigned int id);
 int ublk_ctrl_start_recovery(struct ublk_ctrl *c, unsigned int id);
@@ -383,6 +385,8 @@ int ublk_close_from_walk(int first);	/* close_range's fallback, for tests too */
 int ublk_wait_node(const char *path, const char *sysfs_dev, mode_t type,
 		   unsigned int timeout_ms);
 void ublk_sleep_ms(unsigned int ms);
+/* /dev/ublkbN's size in bytes as the kernel has it, or fallback when unknown */
+uint64_t ublk_dev_capacity(unsigned int id, uint64_t fallback);
 /*
  * A small text file into *text (to free), NUL-terminated. Only a regular
  * file is opened (a FIFO or a device could block, or act on being

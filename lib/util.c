@@ -349,3 +349,19 @@ int ublk_read_text(const char *path, size_t max, char **text)
 		return n;
 	return (size_t)n > max ? -EFBIG : -EILSEQ;
 }
+
+uint64_t ublk_dev_capacity(unsigned int id, uint64_t fallback)
+{
+	unsigned long long sectors = 0;
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/block/ublkb%u/size", id);
+	f = fopen(path, "r");
+	if (!f)
+		return fallback;
+	if (fscanf(f, "%llu", &sectors) != 1)
+		sectors = 0;
+	fclose(f);
+	return sectors ? sectors << 9 : fallback;
+}

@@ -125,3 +125,13 @@ const char *ublk_ctrl_strerror(int err)
 {
 	return strerror(-err);
 }
+
+int ublk_ctrl_try_stop_dev(struct ublk_ctrl *c, unsigned int id)
+{
+	return fake_dev(id) ? 0 : -ENODEV;
+}
+
+int ublk_ctrl_update_size(struct ublk_ctrl *c, unsigned int id, uint64_t sectors)
+{
+	return fake_dev(id) ? 0 : -ENODEV;
+}
