@@ -31,12 +31,12 @@ blocks=$(df -k /tmp/t/mnt | awk 'NR == 2 { print $2 }')
 run dd if=/dev/urandom of=/tmp/t/mnt/more bs=1M count=60 status=none
 [ "$(md5sum < /tmp/t/mnt/data)" = "$sum" ] || fail "the data changed"
 sync
-grep -q '"size":134217728' /run/ublk/0 || fail "the state file: $(cat /run/ublk/0)"
+grep -qx 'size=134217728' /run/ublk/0 || fail "the state file: $(cat /run/ublk/0)"
 kill -9 "$(server_pid 0)"
 wait_until 10 sh -c "ublkctl list -n 0 | grep -q QUIESCED" || fail "not QUIESCED"
 run ublkctl recover -n 0
 [ "$(cat /sys/block/ublkb0/size)" = 262144 ] || fail "the recovered device has $(cat /sys/block/ublkb0/size) sectors"
-grep -q '"size":134217728' /run/ublk/0 || fail "the state file after recover: $(cat /run/ublk/0)"
+grep -qx 'size=134217728' /run/ublk/0 || fail "the state file after recover: $(cat /run/ublk/0)"
 [ "$(md5sum < /tmp/t/mnt/data)" = "$sum" ] || fail "the data changed after recover"
 run umount /tmp/t/mnt
 run h fsck.ext4 -n -f $dev
