@@ -16,6 +16,7 @@ APPLET(null, null_main, "a device that completes every IO at once (add -t null)"
 APPLET(recover, recover_main, "serve a device again after its server died")
 APPLET(resize, resize_main, "give a serving device a new size")
 APPLET(up, up_main, "create the devices of /etc/ublktab that are not there")
+APPLET(upgrade, upgrade_main, "a new server for a device, losing no IO")
 APPLET(zero-copy-experimental, zero_copy_experimental_main, "loop without copying data (new kernels)")
 #else
 #ifndef UBLKCTL_APPLETS_H

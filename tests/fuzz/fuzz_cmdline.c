@@ -142,17 +142,19 @@ static void reset_getopt(void)
 	getopt(1, argv, "");
 }
 
-static bool is_boot_args(const struct applet *a)
+/* the applets that take a path: boot-args, up and down read it, upgrade runs it */
+static bool takes_path(const struct applet *a)
 {
-	return !strcmp(a->name, "boot-args");
+	return !strcmp(a->name, "boot-args") || !strcmp(a->name, "up") ||
+	       !strcmp(a->name, "down") || !strcmp(a->name, "upgrade");
 }
 
-/* boot-args reads a file: only names that stay in the state directory */
+/* only names that stay in the state directory */
 static bool opens_elsewhere(const struct applet *a, int argc, char **argv)
 {
 	int i;
 
-	if (!is_boot_args(a))
+	if (!takes_path(a))
 		return false;
 	for (i = 1; i < argc; i++)
 		if (strchr(argv[i], '/'))
@@ -172,14 +174,14 @@ static int run(const struct applet *a, int argc, char **argv)
 	sigaction(SIGINT, NULL, &old_int);
 	sigaction(SIGTERM, NULL, &old_term);
 	applet_name = a->name;
-	if (is_boot_args(a))
+	if (takes_path(a))
 		check(fchdir(dir_fd) == 0);
 	if (!verbose)
 		stdout = stderr = devnull;
 	ret = finish(a->main(argc, argv));
 	stdout = out;
 	stderr = err;
-	if (is_boot_args(a))
+	if (takes_path(a))
 		check(fchdir(cwd_fd) == 0);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

@@ -1,0 +1,53 @@
+# upgrade: 20 times under one verifying fio, the server of a loop device
+# (--recovery=reissue) is replaced by a new process (upgrade = kill, then
+# the new binary's recover): fio ends with no error and all its data
+# verified, each time a new server pid. Devices without reissue are
+# refused with a message and keep their server.
+. /scenarios/lib.sh
+RUNTIME=150	# fio's time limit; the upgrades take well under it
+truncate -s 64M /tmp/t/a.img
+dev=$(ublkctl loop --recovery=reissue -q 2 /tmp/t/a.img) || fail "ublkctl loop"
+t0=$(date +%s)
+h fio --name=upgrade20 --filename=$dev --rw=randwrite --bs=4k --size=16M --loops=1000 \
+	--runtime=$RUNTIME --iodepth=16 --verify=crc32c --verify_fatal=1 --verify_backlog=256 \
+	$FIO_COMMON --output=/tmp/t/fio &
+fio=$!
+wait_io ublkb0
+cp /bin/ublkctl /tmp/t/ublkctl.new
+i=0
+while [ $i -lt 20 ]; do
+	i=$((i + 1))
+	kill -0 $fio 2>/dev/null || { cat /tmp/t/fio; fail "fio ended before upgrade $i"; }
+	old=$(server_pid 0)
+	n=$(io_count ublkb0)
+	if [ $((i % 2)) = 0 ]; then
+		run ublkctl upgrade -n 0 --binary /tmp/t/ublkctl.new > /tmp/t/up
+	else
+		run ublkctl upgrade -n 0 > /tmp/t/up
+	fi
+	grep -qx /dev/ublkb0 /tmp/t/up || fail "upgrade $i printed: $(cat /tmp/t/up)"
+	new=$(server_pid 0)
+	[ -n "$new" ] && [ "$new" != "$old" ] || fail "upgrade $i: server $old, then '$new'"
+	wait_until 30 sh -c "[ \$(awk '{ print \$1 + \$5 }' /sys/block/ublkb0/stat) -gt $((n + 200)) ]" ||
+		fail "upgrade $i: no IO completed within 30 s"
+done
+note "20 upgrades in $(( $(date +%s) - t0 )) s"
+kill -0 $fio 2>/dev/null || { cat /tmp/t/fio; fail "fio ended before the 20th upgrade was served"; }
+wait_until $((RUNTIME + 60)) sh -c "! kill -0 $fio" || fail "fio still running"
+wait $fio
+frc=$?
+cat /tmp/t/fio
+[ $frc = 0 ] || fail "fio exited $frc across 20 upgrades"
+grep -q 'err= 0' /tmp/t/fio || fail "fio reports errors across 20 upgrades"
+run ublkctl del -n 0
+# requeue and no recovery: refused, the server kept
+for opt in --recovery=requeue ""; do
+	dev=$(ublkctl loop $opt /tmp/t/a.img) || fail "ublkctl loop $opt"
+	pid=$(server_pid 0)
+	expect_fail ublkctl upgrade -n 0
+	grep -Eq "requeue|without --recovery" /tmp/t/err || fail "upgrade of a '$opt' device: no reason given"
+	[ "$(server_pid 0)" = "$pid" ] || fail "the '$opt' device lost its server"
+	run ublkctl del -n 0
+done
+no_devices
+echo ok
