@@ -67,20 +67,16 @@ int add_run(int argc, char **argv, const char *fixed_target,
  */
 int del_devices(const unsigned int *ids, int n, bool missing_ok, bool async, bool safe);
 /*
- * path as /etc/ublktab into t (see lib/ublktab.h), one line on stderr per
- * bad line ("PATH:LINE: why"); EXIT_OK, or EXIT_FAIL when the file cannot
- * be read or a line was bad (the good ones are in t all the same).
+ * path as /etc/ublktab into t (see lib/ublktab.h, ublktab_free() it), and
+ * its entries for the nr_ids ids (all when 0) into *sel (to free); their
+ * number, or -1. Each bad line and each id not in the file gets one line
+ * on stderr ("PATH:LINE: why") and makes *status EXIT_FAIL; the good
+ * lines are there all the same.
  */
 struct ublktab;
 struct ublktab_entry;
-int ublktab_load(const char *path, struct ublktab *t);
-/*
- * The entries of t for the nr_ids ids (all of them when nr_ids is 0) into
- * out, and their number; an id not in the file is said and sets *status
- * to EXIT_FAIL. -1 after a usage error.
- */
-int ublktab_select(const struct ublktab *t, const char *path, char **ids, int nr_ids,
-		   const struct ublktab_entry **out, int *status);
+int ublktab_open(const char *path, char **ids, int nr_ids, struct ublktab *t,
+		 const struct ublktab_entry ***sel, int *status);
 /* ublksrv's `ublk` command line, for scripts written for it. */
 int ublk_compat_main(int argc, char **argv);
 /* One device in ublksrv's `ublk list` layout. */

@@ -54,21 +54,11 @@ int down_main(int argc, char **argv)
 	}
 	if (all == (optind < argc))
 		return usage_error("give either -a or device ids");
-	status = ublktab_load(path, &t);
-	if (!t.text)
-		return EXIT_FAIL;
-	sel = calloc(t.nr + argc, sizeof(*sel));
-	ids = calloc(t.nr + argc, sizeof(*ids));
-	n = sel && ids ? ublktab_select(&t, path, argv + optind, argc - optind, sel, &status) : -2;
-	if (n == -2) {
-		error_msg("out of memory");
-		status = EXIT_FAIL;
-	} else if (n < 0) {
-		status = EXIT_USAGE;
-	}
-	for (i = 0; i < n; i++)
+	n = ublktab_open(path, argv + optind, argc - optind, &t, &sel, &status);
+	ids = n > 0 ? calloc(n, sizeof(*ids)) : NULL;
+	for (i = 0; ids && i < n; i++)
 		ids[i] = sel[i]->id;
-	if (n > 0 && del_devices(ids, n, true, async, false))
+	if (n > 0 && (!ids || del_devices(ids, n, true, async, false)))
 		status = EXIT_FAIL;
 	free(ids);
 	free(sel);

@@ -51,7 +51,7 @@ static void report_bad(unsigned int line, const char *msg, void *arg)
 	b->n++;
 }
 
-int ublktab_load(const char *path, struct ublktab *t)
+static int load(const char *path, struct ublktab *t)
 {
 	struct bad_lines bad = { path, 0 };
 	char *text;
@@ -72,8 +72,9 @@ int ublktab_load(const char *path, struct ublktab *t)
 	return bad.n ? EXIT_FAIL : EXIT_OK;
 }
 
-int ublktab_select(const struct ublktab *t, const char *path, char **ids, int nr_ids,
-		   const struct ublktab_entry **out, int *status)
+/* the entries of t for the nr_ids ids (all when 0) into out; their number, or -1 */
+static int select_entries(const struct ublktab *t, const char *path, char **ids, int nr_ids,
+			  const struct ublktab_entry **out, int *status)
 {
 	unsigned int id, i;
 	int n = 0, k;
@@ -94,6 +95,27 @@ int ublktab_select(const struct ublktab *t, const char *path, char **ids, int nr
 			*status = EXIT_FAIL;
 		}
 	}
+	return n;
+}
+
+int ublktab_open(const char *path, char **ids, int nr_ids, struct ublktab *t,
+		 const struct ublktab_entry ***sel, int *status)
+{
+	int n;
+
+	*sel = NULL;
+	*status = load(path, t);
+	if (!t->text)
+		return -1;
+	*sel = calloc(t->nr + nr_ids + 1, sizeof(**sel));
+	if (!*sel) {
+		error_msg("out of memory");
+		*status = EXIT_FAIL;
+		return -1;
+	}
+	n = select_entries(t, path, ids, nr_ids, *sel, status);
+	if (n < 0)
+		*status = EXIT_USAGE;
 	return n;
 }
 
@@ -163,17 +185,7 @@ int up_main(int argc, char **argv)
 	}
 	if (all == (optind < argc))
 		return usage_error("give either -a or device ids");
-	status = ublktab_load(path, &t);
-	if (!t.text)
-		return EXIT_FAIL;
-	sel = calloc(t.nr + argc, sizeof(*sel));
-	n = sel ? ublktab_select(&t, path, argv + optind, argc - optind, sel, &status) : -2;
-	if (n == -2) {
-		error_msg("out of memory");
-		status = EXIT_FAIL;
-	} else if (n < 0) {
-		status = EXIT_USAGE;
-	}
+	n = ublktab_open(path, argv + optind, argc - optind, &t, &sel, &status);
 	/* each add may set its own --timeout: every one starts from ours */
 	timeout_ms = ublk_ctrl_timeout_ms;
 	for (i = 0; i < n; i++) {
