@@ -10,7 +10,7 @@
 #include "ublktab.h"
 
 static const char usage[] =
-"usage: ublkctl up -a | ID... [--early] [--tab FILE]\n"
+"usage: ublkctl up -a | ID... [--early] [--root-daemon] [--tab FILE]\n"
 "\n"
 "Create the devices that /etc/ublktab lists (every one with -a, or those\n"
 "of the IDs given) and that are not there yet, each as\n"
@@ -27,6 +27,7 @@ static const char usage[] =
 "Options:\n"
 " -a, --all         every device of the file\n"
 "     --early       only the lines marked early\n"
+"     --root-daemon add's --root-daemon for every device (the initramfs)\n"
 "     --tab FILE    read FILE instead of /etc/ublktab\n"
 "     --timeout S   give up on a driver command after S seconds (default\n"
 "                   30, 0: never)\n"
@@ -133,9 +134,9 @@ static bool dev_exists(unsigned int id)
 }
 
 /* add, for the line e */
-static int up_one(const struct ublktab_entry *e, const char *path)
+static int up_one(const struct ublktab_entry *e, const char *path, bool root_daemon)
 {
-	char *argv[8 + UBLKTAB_MAX_OPTS], id[12];
+	char *argv[9 + UBLKTAB_MAX_OPTS], id[12];
 	unsigned int i;
 	int argc = 0, ret;
 
@@ -147,6 +148,8 @@ static int up_one(const struct ublktab_entry *e, const char *path)
 	argv[argc++] = (char *)e->target;
 	argv[argc++] = !strcmp(e->target, "null") ? "-s" : "-f";
 	argv[argc++] = (char *)e->source;
+	if (root_daemon)
+		argv[argc++] = "--root-daemon";
 	for (i = 0; i < e->nr_opts; i++)
 		argv[argc++] = e->opts[i];
 	argv[argc] = NULL;
@@ -161,6 +164,7 @@ int up_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
 		{ "early", no_argument, NULL, 'E' },
+		{ "root-daemon", no_argument, NULL, 'R' },
 		{ "tab", required_argument, NULL, 'T' },
 		TIMEOUT_OPTION,
 		{ "help", no_argument, NULL, 'h' },
@@ -168,7 +172,7 @@ int up_main(int argc, char **argv)
 	};
 	const struct ublktab_entry **sel;
 	const char *path = UBLKTAB_PATH;
-	bool all = false, early = false;
+	bool all = false, early = false, root_daemon = false;
 	unsigned int timeout_ms;
 	int opt, ret, n, i, status;
 	struct ublktab t;
@@ -178,6 +182,8 @@ int up_main(int argc, char **argv)
 			all = true;
 		else if (opt == 'E')
 			early = true;
+		else if (opt == 'R')
+			root_daemon = true;
 		else if (opt == 'T')
 			path = optarg;
 		else if ((ret = common_option(opt, usage, argv)) != OPTION_OK)
@@ -192,7 +198,7 @@ int up_main(int argc, char **argv)
 		if ((early && !sel[i]->early) || dev_exists(sel[i]->id))
 			continue;
 		ublk_ctrl_timeout_ms = timeout_ms;
-		if (up_one(sel[i], path))
+		if (up_one(sel[i], path, root_daemon))
 			status = EXIT_FAIL;
 	}
 	free(sel);

@@ -27,4 +27,6 @@ install() {
 	inst_simple "$moddir/ublk-dracut-boot.sh" /lib/ublk/dracut-boot
 	chmod 0755 "$initdir/lib/ublk/dracut-boot"
 	inst_hook cmdline 90 "$moddir/ublk-cmdline.sh"
+	# the devices marked early in /etc/ublktab start in the initramfs
+	[ -r /etc/ublktab ] && inst_simple /etc/ublktab /etc/ublktab
 }

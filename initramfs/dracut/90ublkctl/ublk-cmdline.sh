@@ -7,6 +7,6 @@ if getarg ublk.nbd= > /dev/null; then
 	mkdir -p /etc/cmdline.d
 	echo rd.neednet=1 > /etc/cmdline.d/90-ublk-net.conf
 	/sbin/initqueue --online --onetime --unique --name ublk /lib/ublk/dracut-boot
-elif getarg ublk.loop= > /dev/null; then
+elif getarg ublk.loop= > /dev/null || [ -r /etc/ublktab ]; then
 	/sbin/initqueue --settled --onetime --unique --name ublk /lib/ublk/dracut-boot
 fi
