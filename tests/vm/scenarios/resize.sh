@@ -18,18 +18,21 @@ if ! ublkctl features | grep -Eq '^ 10 UPDATE_SIZE +yes'; then
 	echo ok
 	exit 0
 fi
+# mounted where the host's tools see it too (/host/tmp is /tmp, without
+# its submounts): resize2fs finds it mounted and resizes online
+mnt=/host/tmp/t/mnt
 mkdir -p /tmp/t/mnt
-run mount $dev /tmp/t/mnt
-run dd if=/dev/urandom of=/tmp/t/mnt/data bs=1M count=20 status=none
-sum=$(md5sum < /tmp/t/mnt/data)
+run mount $dev $mnt
+run dd if=/dev/urandom of=$mnt/data bs=1M count=20 status=none
+sum=$(md5sum < $mnt/data)
 truncate -s 128M /tmp/t/a.img
 run ublkctl resize -n 0
 [ "$(cat /sys/block/ublkb0/size)" = 262144 ] || fail "the kernel's size is $(cat /sys/block/ublkb0/size) sectors"
 run h resize2fs $dev
-blocks=$(df -k /tmp/t/mnt | awk 'NR == 2 { print $2 }')
+blocks=$(df -k $mnt | awk 'NR == 2 { print $2 }')
 [ "$blocks" -gt 100000 ] || fail "ext4 did not grow: $blocks KiB"
-run dd if=/dev/urandom of=/tmp/t/mnt/more bs=1M count=60 status=none
-[ "$(md5sum < /tmp/t/mnt/data)" = "$sum" ] || fail "the data changed"
+run dd if=/dev/urandom of=$mnt/more bs=1M count=60 status=none
+[ "$(md5sum < $mnt/data)" = "$sum" ] || fail "the data changed"
 sync
 grep -qx 'size=134217728' /run/ublk/0 || fail "the state file: $(cat /run/ublk/0)"
 kill -9 "$(server_pid 0)"
@@ -37,8 +40,8 @@ wait_until 10 sh -c "ublkctl list -n 0 | grep -q QUIESCED" || fail "not QUIESCED
 run ublkctl recover -n 0
 [ "$(cat /sys/block/ublkb0/size)" = 262144 ] || fail "the recovered device has $(cat /sys/block/ublkb0/size) sectors"
 grep -qx 'size=134217728' /run/ublk/0 || fail "the state file after recover: $(cat /run/ublk/0)"
-[ "$(md5sum < /tmp/t/mnt/data)" = "$sum" ] || fail "the data changed after recover"
-run umount /tmp/t/mnt
+[ "$(md5sum < $mnt/data)" = "$sum" ] || fail "the data changed after recover"
+run umount $mnt
 run h fsck.ext4 -n -f $dev
 expect_fail ublkctl resize -n 0 64M
 grep -q "needs --force" /tmp/t/err || fail "shrinking without --force: no message"

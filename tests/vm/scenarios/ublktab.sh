@@ -20,7 +20,7 @@ done
 ublkctl list -n 6 >/dev/null 2>&1 && fail "the bad line's device exists"
 ublkctl list -n 5 -J | grep -q '"queues":2,"depth":64' || fail "device 5 lacks its options: $(ublkctl list -n 5 -J)"
 pid=$(server_pid 3)
-run ublkctl up -a --tab $tab 2>/dev/null || :
+ublkctl up -a --tab $tab >/dev/null 2>&1	# 1 again: line 4
 [ "$(server_pid 3)" = "$pid" ] || fail "a second up touched device 3"
 run dd if=/dev/urandom of=/dev/ublkb3 bs=64k count=16 oflag=direct status=none
 kill -9 "$pid"
