@@ -466,6 +466,15 @@ static void on_reply(struct ublk_queue *q, struct nbd_conn *c, int res)
 		conn_down(q, c, "the server broke the protocol: a reply to no request");
 		return;
 	}
+	/*
+	 * A server told to quit answers what it holds with NBD_ESHUTDOWN
+	 * (nbdkit does): not the request's fault. It waits for a new
+	 * connection with the others.
+	 */
+	if (r.error == -ESHUTDOWN) {
+		conn_down(q, c, "the server is shutting down");
+		return;
+	}
 	req = &c->reqs[tag];
 	if (req->type == NBD_CMD_READ && !r.error) {
 		c->recv_tag = tag;

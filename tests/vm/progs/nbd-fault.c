@@ -11,7 +11,7 @@
  *	[--flags F,F...] [--block-size MIN:PREF:MAX] [--no-go]
  *	[--drop-after N] [--delay-ms N] [--stall-after N] [--bad-magic-after N]
  *	[--unknown-handle-after N] [--short-read-after N] [--long-read-after N]
- *	[--close-in-handshake] [--endless-handshake] [--huge-option-reply]
+ *	[--close-in-handshake] [--endless-handshake] [--huge-option-reply] [--shutdown-after N]
  *	[--fault-conns FIRST[-LAST]] [--wrong-size-on-reconnect]
  *	[--max-conns N] [--log FILE] [--ready FILE] [--exit-after-secs N]
  *   ublk-nbd-fault --probe ADDR [--export NAME] [--rw]
@@ -44,6 +44,9 @@
  *   --unknown-handle-after N  ... answers a handle that was never sent
  *   --short-read-after N the first READ after N requests gets half its data,
  *			  then the connection closes
+ *   --shutdown-after N   the request after N good ones is answered with
+ *			  NBD_ESHUTDOWN (as nbdkit answers what it holds when it
+ *			  is told to quit)
  *   --long-read-after N  the first READ after N requests gets its data and
  *			  4 KiB of zeroes more
  *   --close-in-handshake close right after the greeting
@@ -130,6 +133,7 @@
 #define E_IO			5
 #define E_INVAL			22
 #define E_NOSPC			28
+#define E_SHUTDOWN		108
 
 #define MAX_REQUEST		(32U << 20)	/* the protocol's usual maximum */
 #define MAX_OPTION_DATA		(64U << 10)
@@ -151,13 +155,14 @@ static struct {
 	uint32_t bmin, bpref, bmax;
 	int no_go, close_in_handshake, endless_handshake, huge_option_reply, wrong_size;
 	long drop_after, stall_after, bad_magic_after, unknown_handle_after, short_read_after;
-	long long_read_after;
+	long long_read_after, shutdown_after;
 	long delay_ms, max_conns, exit_after;
 	long fault_first, fault_last;		/* fault_last < 0: no end */
 } o = {
 	.tflags = TF_SEND_FLUSH | TF_SEND_FUA | TF_SEND_TRIM | TF_SEND_WRITE_ZEROES,
 	.drop_after = -1, .stall_after = -1, .bad_magic_after = -1,
 	.unknown_handle_after = -1, .short_read_after = -1, .long_read_after = -1,
+	.shutdown_after = -1,
 	.max_conns = 0, .exit_after = 600, .fault_first = 1, .fault_last = 1,
 	.size = 64 << 20,
 };
@@ -644,6 +649,12 @@ static void transmission(int fd, long conn, uint64_t size, uint16_t tflags)
 			put32(rep, SIMPLE_REPLY_MAGIC ^ 0x00ff00ff);
 			write_all(fd, rep, sizeof(rep));
 			drain(fd, conn, "bad-magic");
+			break;
+		}
+		if (fault_after(o.shutdown_after, conn, n)) {
+			put32(rep + 4, E_SHUTDOWN);
+			write_all(fd, rep, sizeof(rep));
+			drain(fd, conn, "shutdown");
 			break;
 		}
 		if (fault_after(o.unknown_handle_after, conn, n)) {
@@ -1285,6 +1296,13 @@ static int self_test(void)
 	close(fd);
 	stop(srv);
 
+	srv = start(sock, "--shutdown-after", "1", (char *)NULL);
+	fd = connect_go(sock, "", &p);
+	e = request(fd, CMD_READ, 0, 0, 512, b);
+	check("shutdown-after 1", e * 1000 + request(fd, CMD_WRITE, 0, 0, 512, b), E_SHUTDOWN);
+	close(fd);
+	stop(srv);
+
 	srv = start(sock, "--endless-handshake", "--log", logp, (char *)NULL);
 	check("endless-handshake", connect_go(sock, "", &p), -1);
 	check("log: endless-handshake", count_lines(logp, "FAULT endless-handshake"), 1);
@@ -1353,7 +1371,7 @@ int main(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_UNIX, O_FILE, O_SIZE, O_EXPORT, O_FLAGS, O_BS, O_NOGO,
 	       O_DROP, O_DELAY, O_STALL, O_MAGIC, O_HANDLE, O_SHORT, O_LONG, O_CLOSEHS,
-	       O_ENDLESS, O_HUGE, O_FCONNS,
+	       O_ENDLESS, O_HUGE, O_SHUT, O_FCONNS,
 	       O_WRONG, O_MAX, O_LOG, O_READY, O_EXIT, O_PROBE, O_RW, O_SELF };
 	static const struct option longopts[] = {
 		{ "listen", 1, 0, O_LISTEN }, { "unix", 1, 0, O_UNIX }, { "file", 1, 0, O_FILE },
@@ -1363,7 +1381,8 @@ int main(int argc, char **argv)
 		{ "stall-after", 1, 0, O_STALL }, { "bad-magic-after", 1, 0, O_MAGIC },
 		{ "unknown-handle-after", 1, 0, O_HANDLE }, { "short-read-after", 1, 0, O_SHORT },
 		{ "long-read-after", 1, 0, O_LONG }, { "close-in-handshake", 0, 0, O_CLOSEHS },
-		{ "endless-handshake", 0, 0, O_ENDLESS }, { "huge-option-reply", 0, 0, O_HUGE }, { "fault-conns", 1, 0, O_FCONNS },
+		{ "endless-handshake", 0, 0, O_ENDLESS }, { "huge-option-reply", 0, 0, O_HUGE },
+		{ "shutdown-after", 1, 0, O_SHUT }, { "fault-conns", 1, 0, O_FCONNS },
 		{ "wrong-size-on-reconnect", 0, 0, O_WRONG }, { "max-conns", 1, 0, O_MAX },
 		{ "log", 1, 0, O_LOG }, { "ready", 1, 0, O_READY },
 		{ "exit-after-secs", 1, 0, O_EXIT }, { "probe", 1, 0, O_PROBE },
@@ -1398,6 +1417,7 @@ int main(int argc, char **argv)
 		case O_CLOSEHS: o.close_in_handshake = 1; break;
 		case O_ENDLESS: o.endless_handshake = 1; break;
 		case O_HUGE: o.huge_option_reply = 1; break;
+		case O_SHUT: o.shutdown_after = parse_num(optarg, "count"); break;
 		case O_FCONNS:
 			o.fault_first = strtol(optarg, &end, 10);
 			if (end == optarg || o.fault_first < 1)

@@ -1,6 +1,7 @@
 # a hostile NBD server (ublk-nbd-fault): a reply with a bad magic, one for
 # a handle never sent, a READ cut short, a server that stops answering
-# (past --timeout 3), a READ answered with more data than asked: each ends
+# (past --timeout 3), a READ answered with more data than asked, a request
+# answered NBD_ESHUTDOWN (the server is quitting: not an IO error): each ends
 # the connection and the target reconnects, the IO completes. A handshake
 # that never ends (option replies forever) or that announces a 4 GiB
 # reply: refused at add within --timeout, tried again on a reconnection. A server that closes during the handshake of the
@@ -47,6 +48,8 @@ io_across_fault short-read --short-read-after 20
 io_across_fault stall --stall-after 20
 io_across_fault drop --drop-after 20
 io_across_fault long-read --long-read-after 20
+# what nbdkit does with the requests it holds when told to quit
+io_across_fault shutdown --shutdown-after 20
 
 # a handshake cut short, endless, or with a reply longer than any option's:
 # refused at add with one line, within --timeout
