@@ -410,12 +410,51 @@ const char *ublk_state_dir_strerror(int err)
 	return msg;
 }
 
+/*
+ * The state directory, held open. A server started in an initramfs goes
+ * on writing its state after switch_root has moved /run into the new
+ * root, where the path no longer leads from the server's own root. The
+ * descriptor is checked each time: a server closes what it inherited, and
+ * the number may since name something else.
+ */
+static int state_dir_fd(void)
+{
+	static char path[PATH_MAX];
+	static dev_t dev;
+	static ino_t ino;
+	static int fd = -1;
+	const char *dir = ublk_state_dir();
+	struct stat st;
+	int ret;
+
+	if (fd >= 0 && !fstat(fd, &st) && st.st_dev == dev && st.st_ino == ino) {
+		if (!strcmp(path, dir))
+			return fd;
+		close(fd);	/* ours still, for another directory (tests) */
+	}
+	ret = ublk_state_dir_prepare();
+	if (ret)
+		return ret;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		return ret;
+	}
+	snprintf(path, sizeof(path), "%s", dir);
+	dev = st.st_dev;
+	ino = st.st_ino;
+	return fd;
+}
+
 int ublk_state_write(unsigned int id, const struct ublk_state *s)
 {
 	static unsigned int tmp_seq;
-	char path[PATH_MAX], tmp[PATH_MAX + 48];
+	char path[16], tmp[64];
 	char *buf = malloc(STATE_MAX);
-	int fd, len, ret = 0;
+	int fd, dir, len, ret = 0;
 
 	if (!buf)
 		return -ENOMEM;
@@ -424,14 +463,15 @@ int ublk_state_write(unsigned int id, const struct ublk_state *s)
 		ret = len;
 		goto out;
 	}
-	ret = ublk_state_dir_prepare();
-	if (ret)
+	dir = state_dir_fd();
+	if (dir < 0) {
+		ret = dir;
 		goto out;
-	ublk_state_path(id, path, sizeof(path));
+	}
+	snprintf(path, sizeof(path), "%u", id);
 	/* unique, and never through a link someone planted */
-	snprintf(tmp, sizeof(tmp), "%s/.%u.%d.%u.tmp", ublk_state_dir(), id,
-		 (int)getpid(), tmp_seq++);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	snprintf(tmp, sizeof(tmp), ".%u.%d.%u.tmp", id, (int)getpid(), tmp_seq++);
+	fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;
 		goto out;
@@ -439,10 +479,10 @@ int ublk_state_write(unsigned int id, const struct ublk_state *s)
 	if (write(fd, buf, len) != len || fsync(fd) < 0)
 		ret = errno ? -errno : -EIO;
 	close(fd);
-	if (!ret && rename(tmp, path) < 0)
+	if (!ret && renameat(dir, tmp, dir, path) < 0)
 		ret = -errno;
 	if (ret)
-		unlink(tmp);
+		unlinkat(dir, tmp, 0);
 out:
 	free(buf);
 	return ret;

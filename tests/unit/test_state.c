@@ -88,6 +88,36 @@ static void state__write_read__same_fields(void **unused)
 	assert_int_equal(stat(path, &st), -1);
 }
 
+/*
+ * A server started in an initramfs: switch_root moves /run into the new
+ * root, and the state path no longer leads to its directory. Its later
+ * writes must still reach the directory it started with (they went to a
+ * directory made anew at the old path, unseen by list and recover).
+ */
+static void state__directory_moved__writes_follow_it(void **unused)
+{
+	struct ublk_state s;
+	char moved[96], file[128];
+	FILE *f;
+	char line[64];
+	bool found = false;
+
+	sample(&s);
+	assert_int_equal(ublk_state_write(5, &s), 0);
+	snprintf(moved, sizeof(moved), "%s.moved", dir);
+	assert_int_equal(rename(dir, moved), 0);
+	s.pid = 4242;
+	assert_int_equal(ublk_state_write(5, &s), 0);
+	snprintf(file, sizeof(file), "%s/5", moved);
+	f = fopen(file, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		found |= !strcmp(line, "pid=4242\n");
+	fclose(f);
+	assert_true(found);
+	assert_int_equal(rename(moved, dir), 0);
+}
+
 static void state__remove__gone_and_idempotent(void **unused)
 {
 	struct ublk_state s;
@@ -347,6 +377,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(state__write_read__same_fields),
 		cmocka_unit_test(state__remove__gone_and_idempotent),
+		cmocka_unit_test(state__directory_moved__writes_follow_it),
 		cmocka_unit_test(state__parse__garbage_rejected),
 		cmocka_unit_test(state__any_file_name__round_trip),
 		cmocka_unit_test(state__nbd_uri__round_trip),
