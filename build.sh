@@ -7,7 +7,7 @@
 #                    kernel, or for KDIR=/lib/modules/$(uname -r)/build;
 #                    --debug-kernel: for the debug kernel (see test)
 #   test             every test: unit tests (also under ASan and UBSan),
-#                    30 s per fuzz target, checkpatch of kmod/, the VM
+#                    20 s per fuzz target, checkpatch of kmod/, the VM
 #                    suite on both kernels and on our module, our module's
 #                    hardening scenarios on a 6.12 built with KASAN,
 #                    lockdep, KFENCE (the first use builds that kernel:
@@ -192,7 +192,7 @@ vm)
 	case " $* " in *" --kernel debug "*) kmod_debug ;; esac
 	tests/vm/run "$@" ;;
 test)
-	debug_kernel=0 fuzz_secs=30
+	debug_kernel=0 fuzz_secs=20
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in

@@ -10,7 +10,7 @@ while [ $i -le 20 ]; do
 	ublkctl loop /tmp/t/img >/dev/null || fail "round $i: add loop"
 	for d in /dev/ublkb0 /dev/ublkb1; do
 		h fio --name=cycle --filename=$d --rw=randrw --bs=4k --size=32M --iodepth=8 \
-			--io_size=4M $FIO_COMMON --output=/tmp/t/fio >/dev/null 2>&1 ||
+			--io_size=1M $FIO_COMMON --output=/tmp/t/fio >/dev/null 2>&1 ||
 			fail "round $i: fio on $d"
 	done
 	ublkctl del -a || fail "round $i: del"

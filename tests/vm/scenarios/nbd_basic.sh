@@ -24,7 +24,7 @@ verify_export() {
 	grep -qF "\"uri\":\"" /tmp/t/json || fail "list -J has no \"uri\""
 	grep -q '"reconnects":0' /tmp/t/json || fail "list -J: no \"reconnects\":0"
 	bounded 180 /tmp/t/fio h fio --name=verify --filename=$dev --rw=randwrite --bs=4k \
-		--size=16M --iodepth=16 --verify=crc32c --verify_fatal=1 $FIO_COMMON
+		--size=8M --iodepth=16 --verify=crc32c --verify_fatal=1 $FIO_COMMON
 	cat /tmp/t/fio
 	[ "$rc" = 0 ] || fail "fio verify on $NBD_URI: $rc"
 	bounded 60 /tmp/t/fio h fio --name=big --filename=$dev --rw=write --bs=1M \
