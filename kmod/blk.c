@@ -6,6 +6,7 @@
  * params.c and rq.c only.
  */
 #include <linux/blkdev.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 #include "ublk.h"
 
@@ -310,6 +311,52 @@ void ublk_nosrv_work(struct work_struct *work)
 	}
 	mutex_unlock(&ub->mutex);
 	ublk_put_device(ub);
+}
+
+/* No slot holds a request of the server's, or one on its way to it. */
+static bool ublk_srv_idle(struct ublk_device *ub)
+{
+	unsigned int i, tag;
+
+	for (i = 0; i < ub->info.nr_hw_queues; i++) {
+		struct ublk_queue *ubq = ub->queues[i];
+
+		for (tag = 0; tag < ubq->depth; tag++) {
+			u8 state = READ_ONCE(ubq->ios[tag].state);
+
+			if (state != UBLK_IO_IDLE && state != UBLK_IO_FETCHED)
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * QUIESCE_DEV: park a LIVE device for a new server without failing any IO.
+ * Requests stop reaching the server, the server answers those it holds,
+ * then its fetches end so that it exits, and the device waits QUIESCED
+ * for START_USER_RECOVERY. @timeout_ms 0: no limit but a signal. A server
+ * that dies meanwhile is handled as any death: its held IO is ended by
+ * the no-server work, and the device is QUIESCED all the same.
+ * Holds ub->mutex; the device is LIVE.
+ */
+int ublk_quiesce_disk(struct ublk_device *ub, unsigned int timeout_ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+
+	lockdep_assert_held(&ub->mutex);
+	blk_mq_quiesce_queue(ub->disk->queue);
+	while (!ublk_srv_idle(ub)) {
+		if (signal_pending(current) ||
+		    (timeout_ms && time_after(jiffies, deadline))) {
+			blk_mq_unquiesce_queue(ub->disk->queue);
+			return signal_pending(current) ? -EINTR : -ETIMEDOUT;
+		}
+		msleep(20);
+	}
+	ublk_set_state(ub, UBLK_S_DEV_QUIESCED);
+	ublk_cancel_fetched(ub);
+	return 0;
 }
 
 /*

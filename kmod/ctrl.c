@@ -282,6 +282,29 @@ static int ublk_ctrl_update_size(struct ublk_device *ub, const struct ublksrv_ct
 }
 
 /*
+ * QUIESCE_DEV: data[0] bounds the wait for the server's IO, in ms (0: no
+ * bound). A device already QUIESCED is where the caller wants it: 0.
+ */
+static int ublk_ctrl_quiesce_dev(struct ublk_device *ub, const struct ublksrv_ctrl_cmd *c)
+{
+	int ret;
+
+	if (!(ub->info.flags & UBLK_F_QUIESCE))
+		return -EOPNOTSUPP;
+	mutex_lock(&ub->mutex);
+	if (!ub->disk)
+		ret = -ENODEV;
+	else if (ub->info.state == UBLK_S_DEV_QUIESCED)
+		ret = 0;
+	else if (ub->info.state != UBLK_S_DEV_LIVE || test_bit(UB_SRV_GONE, &ub->flags))
+		ret = -EBUSY;
+	else
+		ret = ublk_quiesce_disk(ub, min_t(u64, c->data[0], UINT_MAX));
+	mutex_unlock(&ub->mutex);
+	return ret;
+}
+
+/*
  * Recovery, first half: the old server is gone (its /dev/ublkcN closed),
  * the device is QUIESCED or FAIL_IO; make the queues take a new server.
  */
@@ -370,6 +393,7 @@ static int ublk_ctrl_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flag
 	case UBLK_CMD_START_USER_RECOVERY:
 	case UBLK_CMD_END_USER_RECOVERY:
 	case _IOC_NR(UBLK_U_CMD_UPDATE_SIZE):
+	case _IOC_NR(UBLK_U_CMD_QUIESCE_DEV):
 		break;
 	default:
 		return -EOPNOTSUPP;
@@ -408,6 +432,9 @@ static int ublk_ctrl_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flag
 		break;
 	case UBLK_CMD_END_USER_RECOVERY:
 		ret = ublk_ctrl_end_recovery(ub, &c);
+		break;
+	case _IOC_NR(UBLK_U_CMD_QUIESCE_DEV):
+		ret = ublk_ctrl_quiesce_dev(ub, &c);
 		break;
 	default:	/* UPDATE_SIZE */
 		ret = ublk_ctrl_update_size(ub, &c);

@@ -136,6 +136,9 @@ static int ublk_check_dev_info(struct ublksrv_ctrl_dev_info *info)
 	if ((flags & UBLK_F_USER_RECOVERY_REISSUE) &&
 	    (flags & UBLK_F_USER_RECOVERY_FAIL_IO))
 		return -EINVAL;
+	/* a quiesced device waits for a new server: recovery brings it */
+	if ((flags & UBLK_F_QUIESCE) && !(flags & UBLK_F_USER_RECOVERY))
+		return -EINVAL;
 
 	flags |= UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
 	/* with user copy the server reads write data itself */

@@ -27,14 +27,15 @@
 #error "ublk_cmd.h is too old: build with UBLK_UAPI_H=<newest linux/ublk_cmd.h>"
 #endif
 
-#define UBLK_DRV_VERSION	"0.3"
+#define UBLK_DRV_VERSION	"0.4"
 #define UBLK_MINORS		(1U << MINORBITS)
 
 /* What this module implements; GET_FEATURES reports exactly this. */
 #define UBLK_FEATURES	(UBLK_F_URING_CMD_COMP_IN_TASK | UBLK_F_NEED_GET_DATA | \
 			 UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | \
 			 UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_USER_COPY | \
-			 UBLK_F_USER_RECOVERY_FAIL_IO | UBLK_F_UPDATE_SIZE)
+			 UBLK_F_USER_RECOVERY_FAIL_IO | UBLK_F_UPDATE_SIZE | \
+			 UBLK_F_QUIESCE)
 
 /* Param types this module understands in SET_PARAMS. */
 #define UBLK_PARAM_TYPES (UBLK_PARAM_TYPE_BASIC | UBLK_PARAM_TYPE_DISCARD | \
@@ -57,8 +58,9 @@
  * ub->mutex, which warns on any other move:
  *
  *   DEAD --START_DEV--> LIVE --server gone, recovery--> QUIESCED (requeue,
- *   reissue) or FAIL_IO --END_USER_RECOVERY--> LIVE; any state --STOP_DEV,
- *   DEL_DEV, server gone without recovery--> DEAD.
+ *   reissue) or FAIL_IO --END_USER_RECOVERY--> LIVE; LIVE --QUIESCE_DEV-->
+ *   QUIESCED; any state --STOP_DEV, DEL_DEV, server gone without
+ *   recovery--> DEAD.
  */
 enum ublk_io_state {
 	UBLK_IO_IDLE,		/* no command, no request */
@@ -222,6 +224,7 @@ void ublk_set_state(struct ublk_device *ub, u16 state);
 void ublk_srv_gone(struct ublk_device *ub);
 void ublk_nosrv_work(struct work_struct *work);
 int ublk_reset_queues(struct ublk_device *ub);
+int ublk_quiesce_disk(struct ublk_device *ub, unsigned int timeout_ms);
 
 /* params.c */
 int ublk_check_size(const struct ublk_param_basic *p, u64 sectors);

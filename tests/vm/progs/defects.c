@@ -169,7 +169,7 @@ struct srv_ctx {
 	int retry_watch;	/* the next request's geometry is reported */
 	volatile int hold;	/* requests are kept, not answered */
 	volatile int die_next;	/* ... and the serving thread exits holding every tag */
-	unsigned int held;
+	unsigned int held, *held_tags;
 	int aborted;
 };
 
@@ -218,6 +218,7 @@ static void srv_serve(struct srv_ctx *s, unsigned int tag)
 	int res = 0;
 
 	if (s->hold) {
+		s->held_tags[s->held] = tag;
 		if (++s->held < s->depth)
 			return;
 		if (s->die_next)
@@ -254,6 +255,11 @@ static void srv_command(struct srv_ctx *s, char c)
 		break;
 	case 'h':
 		s->hold = 1;
+		break;
+	case 'r':	/* answer what is held, then serve as before */
+		s->hold = 0;
+		while (s->held)
+			srv_serve(s, s->held_tags[--s->held]);
 		break;
 	default:
 		_exit(0);
@@ -308,6 +314,9 @@ static void srv_main(struct srv_ctx *s)
 		_exit(1);
 	report(s, REP_OPEN, 0, 0);
 	s->bufs = calloc(s->depth, sizeof(*s->bufs));
+	s->held_tags = calloc(s->depth, sizeof(*s->held_tags));
+	if (!s->held_tags)
+		_exit(1);
 	for (i = 0; s->bufs && i < s->depth; i++)
 		if (posix_memalign((void **)&s->bufs[i], 4096, TEST_BUF_BYTES))
 			_exit(1);
@@ -586,7 +595,6 @@ static void check_flags(void)
 	static const struct { const char *name; __u64 flag; } unknown[] = {
 		{ "SUPPORT_ZERO_COPY", UBLK_F_SUPPORT_ZERO_COPY },
 		{ "AUTO_BUF_REG", UBLK_F_AUTO_BUF_REG },
-		{ "QUIESCE", UBLK_F_QUIESCE },
 		{ "PER_IO_DAEMON", UBLK_F_PER_IO_DAEMON },
 		{ "BATCH_IO", UBLK_F_BATCH_IO },
 		{ "INTEGRITY", UBLK_F_INTEGRITY },
@@ -848,6 +856,65 @@ static void check_requeue_stop(void)
 	dev_depth = TEST_DEPTH;
 }
 
+/* START_USER_RECOVERY once the old server's /dev/ublkcN has closed. */
+static int start_recovery(unsigned int id)
+{
+	int ret, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		ret = simple(UBLK_U_CMD_START_USER_RECOVERY, id, 0);
+		if (ret != -EBUSY)
+			break;
+		usleep(100000);
+	}
+	return ret;
+}
+
+/*
+ * QUIESCE_DEV, upgrade's command: refused where it cannot apply; while
+ * the server holds IO it waits, bounded by its timeout (the device then
+ * stays LIVE); once the server has answered, the device is QUIESCED, the
+ * server's fetches end and nothing has failed: the reads still queued are
+ * served by the next server.
+ */
+static void check_quiesce(void)
+{
+	__u64 flags = UBLK_F_USER_RECOVERY | UBLK_F_QUIESCE;
+	struct srv srv;
+	uint64_t quiesce;
+	int pid, fd;
+
+	check("QUIESCE without recovery refused", new_dev(DEV_ID, UBLK_F_QUIESCE, NULL), -EINVAL);
+	check("new device without QUIESCE", new_dev(DEV_ID, UBLK_F_USER_RECOVERY, NULL), 0);
+	check("QUIESCE_DEV without the flag", simple(UBLK_U_CMD_QUIESCE_DEV, DEV_ID, 500), -EOPNOTSUPP);
+	del_dev(DEV_ID, NULL);
+	check("new device with QUIESCE", new_dev(DEV_ID, flags, NULL), 0);
+	check("QUIESCE_DEV before START", simple(UBLK_U_CMD_QUIESCE_DEV, DEV_ID, 500), -ENODEV);
+	srv = srv_start(DEV_ID, SRV_LINGER);
+	check("START_DEV", start_dev(DEV_ID, &srv), 0);
+	srv_send(&srv, 'h');
+	usleep(100000);
+	pid = start_io(DEV_ID, READ_MANY, &fd);
+	check("the server holds every tag", srv_report(&srv, REP_HELD, 20).kind, REP_HELD);
+	check("QUIESCE_DEV gives up after its timeout", simple(UBLK_U_CMD_QUIESCE_DEV, DEV_ID, 500), -ETIMEDOUT);
+	check("... leaving the device LIVE", dev_state(DEV_ID), UBLK_S_DEV_LIVE);
+	quiesce = ctrl_submit(UBLK_U_CMD_QUIESCE_DEV, &(struct ublksrv_ctrl_cmd){
+		.dev_id = DEV_ID, .queue_id = (__u16)-1, .data = { 20000 } });
+	check("QUIESCE_DEV waits while IO is held", ctrl_wait(quiesce, 1), -ETIME);
+	srv_send(&srv, 'r');
+	check("QUIESCE_DEV once the server answered", ctrl_wait(quiesce, 20), 0);
+	check("the server's fetches ended", srv_report(&srv, REP_ABORTED, 10).kind, REP_ABORTED);
+	check("QUIESCED", dev_state(DEV_ID), UBLK_S_DEV_QUIESCED);
+	check("QUIESCE_DEV again: already so", simple(UBLK_U_CMD_QUIESCE_DEV, DEV_ID, 500), 0);
+	srv_end(&srv);
+	check("START_USER_RECOVERY", start_recovery(DEV_ID), 0);
+	srv = srv_start(DEV_ID, 0);
+	check("new server fetched", srv_report(&srv, REP_READY, 10).kind, REP_READY);
+	check("END_USER_RECOVERY", simple(UBLK_U_CMD_END_USER_RECOVERY, DEV_ID, srv.pid), 0);
+	check("every read served, none failed", io_result(pid, fd, 30), 0);
+	del_dev(DEV_ID, &srv);
+}
+
 /* The test knob that makes a chosen control command stall until cleared. */
 static void check_stall_knob(void)
 {
@@ -995,6 +1062,7 @@ static const struct { const char *name; void (*run)(void); int explicit; } check
 	{ "update_size", check_update_size, 0 },
 	{ "requeue_stop", check_requeue_stop, 0 },
 	{ "stall_knob", check_stall_knob, 0 },
+	{ "quiesce", check_quiesce, 0 },
 	{ "alloc_fail", check_alloc_fail, 1 },
 };
 

@@ -169,7 +169,7 @@ static void check_ctrl_commands(void)
 	check("GET_FEATURES reports what is implemented", features,
 	      UBLK_F_URING_CMD_COMP_IN_TASK | UBLK_F_NEED_GET_DATA | UBLK_F_USER_RECOVERY |
 	      UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_USER_COPY |
-	      UBLK_F_USER_RECOVERY_FAIL_IO | UBLK_F_UPDATE_SIZE);
+	      UBLK_F_USER_RECOVERY_FAIL_IO | UBLK_F_UPDATE_SIZE | UBLK_F_QUIESCE);
 	c = cmd_for(0, buf, sizeof(buf));
 	check("unknown legacy opcode", ctrl(0x3f, &c, 0), -EOPNOTSUPP);
 	check("unknown encoded opcode", ctrl(_IOWR('u', 0x3f, struct ublksrv_ctrl_cmd), &c, 0), -EOPNOTSUPP);

@@ -10,7 +10,7 @@ rc=$?
 cat /tmp/t/out
 grep '^FAIL' /tmp/t/out | head -n 1 | grep . && fail "$(grep '^FAIL' /tmp/t/out | head -n 1)"
 [ $rc = 0 ] || fail "ublk-defects exited $rc"
-grep -q '^PASS: 11 checks run' /tmp/t/out || fail "not every check ran"
+grep -q '^PASS: 12 checks run' /tmp/t/out || fail "not every check ran"
 run rmmod ublk_drv
 [ -d /sys/module/ublk_drv ] && fail "module still loaded"
 echo "ok: $(grep -c '^ok ' /tmp/t/out) checks"
