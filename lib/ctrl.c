@@ -354,6 +354,15 @@ int ublk_ctrl_update_size(struct ublk_ctrl *c, unsigned int id, uint64_t sectors
 	return ctrl_submit(c, UBLK_U_CMD_UPDATE_SIZE, &cmd);
 }
 
+int ublk_ctrl_quiesce_dev(struct ublk_ctrl *c, unsigned int id, unsigned int wait_ms)
+{
+	struct ublksrv_ctrl_cmd cmd;
+
+	cmd_init(&cmd, id, NULL, 0);
+	cmd.data[0] = wait_ms;
+	return ctrl_submit(c, UBLK_U_CMD_QUIESCE_DEV, &cmd);
+}
+
 int ublk_ctrl_try_stop_dev(struct ublk_ctrl *c, unsigned int id)
 {
 	struct ublksrv_ctrl_cmd cmd;

@@ -96,6 +96,8 @@ int ublk_ctrl_stop_dev(struct ublk_ctrl *c, unsigned int id);
 int ublk_ctrl_update_size(struct ublk_ctrl *c, unsigned int id, uint64_t sectors);
 /* STOP_DEV only when nothing has the device open (UBLK_F_SAFE_STOP_DEV): -EBUSY */
 int ublk_ctrl_try_stop_dev(struct ublk_ctrl *c, unsigned int id);
+/* wait_ms: for the server to answer what it holds; 0: no limit */
+int ublk_ctrl_quiesce_dev(struct ublk_ctrl *c, unsigned int id, unsigned int wait_ms);
 int ublk_ctrl_start_recovery(struct ublk_ctrl *c, unsigned int id);
 int ublk_ctrl_end_recovery(struct ublk_ctrl *c, unsigned int id, pid_t pid);
 int ublk_ctrl_set_params(struct ublk_ctrl *c, unsigned int id,

@@ -50,7 +50,7 @@ static void table__bits_named_and_used(void **state)
 	assert_non_null(strstr(out, "\n  0 SUPPORT_ZERO_COPY        yes    zero copy: "));
 	assert_non_null(strstr(out, "\n  3 USER_RECOVERY            yes    --recovery, recover\n"));
 	assert_non_null(strstr(out, "\n  4 USER_RECOVERY_REISSUE    no     --recovery=reissue\n"));
-	assert_non_null(strstr(out, "\n 10 UPDATE_SIZE              yes    -\n"));
+	assert_non_null(strstr(out, "\n 10 UPDATE_SIZE              yes    resize\n"));
 	assert_non_null(strstr(out, "\n 40 BIT_40                   yes    -\n"));
 	assert_null(strstr(out, "BIT_41"));
 	assert_non_null(strstr(out, "features 0x10000000449\n"));

@@ -56,6 +56,22 @@ static void dev_info__need_get_data__no_batch_io(void **state)
 	assert_int_equal(info.flags, UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_NEED_GET_DATA);
 }
 
+/* QUIESCE (for upgrade) is asked for with recovery only, and only if offered */
+static void dev_info__recovery__quiesce_when_offered(void **state)
+{
+	struct ublksrv_ctrl_dev_info info;
+	struct ublk_dev_opts o;
+
+	ublk_dev_opts_init(&o);
+	ublk_build_dev_info(&o, UBLK_F_QUIESCE, &info);
+	assert_int_equal(info.flags, 0);
+	o.flags = UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
+	ublk_build_dev_info(&o, 0, &info);
+	assert_int_equal(info.flags, o.flags);
+	ublk_build_dev_info(&o, UBLK_F_QUIESCE, &info);
+	assert_int_equal(info.flags, o.flags | UBLK_F_QUIESCE);
+}
+
 static void params__4k_blocks__shifts_and_rounded_size(void **state)
 {
 	struct ublk_dev_opts o;
@@ -94,6 +110,7 @@ int main(void)
 		cmocka_unit_test(dev_info__defaults__kernel_picks_id),
 		cmocka_unit_test(dev_info__features__only_known_asked),
 		cmocka_unit_test(dev_info__need_get_data__no_batch_io),
+		cmocka_unit_test(dev_info__recovery__quiesce_when_offered),
 		cmocka_unit_test(params__4k_blocks__shifts_and_rounded_size),
 		cmocka_unit_test(params__512_blocks__writable),
 	};

@@ -1,12 +1,22 @@
 # upgrade: 20 times under one verifying fio, the server of a loop device
-# (--recovery=reissue) is replaced by a new process (upgrade = kill, then
-# the new binary's recover): fio ends with no error and all its data
-# verified, each time a new server pid. Devices without reissue are
-# refused with a message and keep their server.
+# is replaced by a new process: fio ends with no error and all its data
+# verified, each time a new server pid. With our module (QUIESCE)
+# upgrade quiesces the device and the old server answers what
+# it holds: then a --recovery=requeue device, whose held IO a killed
+# server would fail, is the one upgraded. Elsewhere (in-tree drivers)
+# the server is killed and reissue resends what it held; requeue is
+# refused there. Devices that cannot be upgraded keep their server.
 . /scenarios/lib.sh
 RUNTIME=45	# fio's time limit; 20 upgrades take 4 s (our module) to 20 s
 truncate -s 64M /tmp/t/a.img
-dev=$(ublkctl loop --recovery=reissue -q 2 /tmp/t/a.img) || fail "ublkctl loop"
+# (QUIESCE_DEV with our module only: see applets/upgrade.c)
+if [ -f /sys/module/ublk_drv/version ] && ublkctl features | grep -Eq '^ *12 QUIESCE +yes '; then
+	mode=requeue refused=""
+else
+	mode=reissue refused="--recovery=requeue"
+fi
+note "upgrading a --recovery=$mode device"
+dev=$(ublkctl loop --recovery=$mode -q 2 /tmp/t/a.img) || fail "ublkctl loop"
 t0=$(date +%s)
 h fio --name=upgrade20 --filename=$dev --rw=randwrite --bs=4k --size=16M --loops=1000 \
 	--runtime=$RUNTIME --iodepth=16 --verify=crc32c --verify_fatal=1 --verify_backlog=256 \
@@ -40,8 +50,8 @@ cat /tmp/t/fio
 [ $frc = 0 ] || fail "fio exited $frc across 20 upgrades"
 grep -q 'err= 0' /tmp/t/fio || fail "fio reports errors across 20 upgrades"
 run ublkctl del -n 0
-# requeue and no recovery: refused, the server kept
-for opt in --recovery=requeue ""; do
+# what cannot be upgraded losslessly: refused, the server kept
+for opt in $refused ""; do
 	dev=$(ublkctl loop $opt /tmp/t/a.img) || fail "ublkctl loop $opt"
 	pid=$(server_pid 0)
 	expect_fail ublkctl upgrade -n 0
