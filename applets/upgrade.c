@@ -44,8 +44,9 @@ static const char usage[] =
 #define KMOD_VERSION_PATH	"/sys/module/ublk_drv/version"
 
 /*
- * QUIESCE_DEV is used with our module only: on 7.2's in-tree driver a
- * requeue device quiesced so failed reads (upgrade.sh), not yet understood.
+ * QUIESCE_DEV is used with our module only: 7.2's in-tree driver fails
+ * arriving requests with EIO while it quiesces a batch-IO queue, and does
+ * not wait for those the server holds (docs/recovery.md).
  */
 static bool can_quiesce(const struct ublksrv_ctrl_dev_info *info)
 {
