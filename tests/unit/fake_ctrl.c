@@ -135,3 +135,8 @@ int ublk_ctrl_update_size(struct ublk_ctrl *c, unsigned int id, uint64_t sectors
 {
 	return fake_dev(id) ? 0 : -ENODEV;
 }
+
+int ublk_ctrl_quiesce_dev(struct ublk_ctrl *c, unsigned int id, unsigned int wait_ms)
+{
+	return fake_dev(id) ? 0 : -ENODEV;
+}
