@@ -19,7 +19,17 @@ fio=$!
 wait_io ublkb0
 kill -9 "$(server_pid 0)"
 wait_until 10 quiesced || fail "not QUIESCED after ublkctl's server was killed: $(ublkctl list)"
-ublkctl recover -n 0 || { ps; cat $NBD_DIR/log; fail "recover -n 0 failed"; }
+# nbdkit itself now and then aborts when its client dies in the middle of
+# a reply ("raw_send_socket: Assertion `sock >= 0' failed"): the device
+# waits all the same, so then the server starts again and recover retries
+recover_once() {
+	ublkctl recover -n 0 && return 0
+	kill -0 "$SRV_PID" 2>/dev/null && return 1
+	note "nbdkit died with ublkctl's server: $(tail -n 1 $NBD_DIR/log)"
+	restart_server
+	ublkctl recover -n 0
+}
+recover_once || { ps; cat $NBD_DIR/log; fail "recover -n 0 failed"; }
 ublkctl list | grep -q "nbd .*127.0.0.1:10861" || fail "recovered device lost its URI: $(ublkctl list)"
 wait_until 180 sh -c "! kill -0 $fio" || fail "fio still running 180 s after recover"
 wait $fio || { cat /tmp/t/fio; fail "fio failed across the recovery"; }
