@@ -5,7 +5,8 @@
 #                    build/ublkctl.8 (scripts/mkman); and kmod
 #   kmod             build/kmod/<release>/ublk_drv.ko for the VM's 6.12
 #                    kernel, or for KDIR=/lib/modules/$(uname -r)/build;
-#                    --debug-kernel: for the debug kernel (see test)
+#                    --debug-kernel: for the debug kernel (see test);
+#                    --kernel oldstable: for Debian 12's 6.1
 #   test             every test: unit tests (also under ASan and UBSan),
 #                    20 s per fuzz target, checkpatch of kmod/, the VM
 #                    suite on both kernels and on our module, our module's
@@ -15,8 +16,8 @@
 #                    UBLKCTL_CACHE/debug-kernel), the initramfs boot tests
 #                    and the benchmarks' quick mode
 #   test --debug-kernel  every scenario on the debug kernel (13 min more)
-#   vm ARGS          tests/vm/run ARGS (--kernel debug builds our module
-#                    for the debug kernel too)
+#   vm ARGS          tests/vm/run ARGS (--kernel debug or oldstable builds
+#                    our module for that kernel too)
 #   bench [ARGS]     the benchmarks (bench/run ARGS: bench/run --help)
 #   profile ARGS     one benchmark job's instructions by kernel function
 #                    (bench/profile ARGS: bench/profile --help)
@@ -130,7 +131,10 @@ kmod() {
 	local kdir inc rel out
 	kdir=${KDIR:-$(scripts/kbuild-dir)}
 	inc=$(uapi_include)
-	rel=$(cat "$kdir/include/config/kernel.release")
+	# the release modules live under (Debian's 6.1 headers give the
+	# upstream version in kernel.release)
+	rel=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$kdir/include/generated/utsrelease.h")
+	[ -n "$rel" ] || rel=$(cat "$kdir/include/config/kernel.release")
 	out=$B/kmod/$rel
 	mkdir -p "$out/src"
 	cp -p kmod/*.c kmod/*.h kmod/Kbuild "$out/src/"
@@ -149,6 +153,11 @@ kmod_debug() {
 	local dir
 	dir=$(scripts/debug-kernel) || { echo "build.sh: no debug kernel" >&2; exit 1; }
 	KDIR=$dir/linux kmod
+}
+
+# Our module for Debian 12's own kernel, 6.1 (tests/vm/run --kernel oldstable).
+kmod_oldstable() {
+	KDIR=$(scripts/kbuild-dir bookworm) kmod
 }
 
 # Small test programs the VM runs (tests/vm/progs/NAME.c -> build/tests/ublk-NAME).
@@ -185,11 +194,18 @@ unit() {
 
 case "${1:-build}" in
 build) build; kmod ;;
-kmod) if [ "${2:-}" = --debug-kernel ]; then kmod_debug; else kmod; fi ;;
+kmod)
+	case "${2:-} ${3:-}" in
+	"--debug-kernel ") kmod_debug ;;
+	"--kernel oldstable") kmod_oldstable ;;
+	" ") kmod ;;
+	*) echo "build.sh: kmod takes --debug-kernel or --kernel oldstable" >&2; exit 2 ;;
+	esac ;;
 unit) unit ;;
 vm)
 	build; kmod; progs; shift
 	case " $* " in *" --kernel debug "*) kmod_debug ;; esac
+	case " $* " in *" --kernel oldstable "*) kmod_oldstable ;; esac
 	tests/vm/run "$@" ;;
 test)
 	debug_kernel=0 fuzz_secs=20

@@ -87,7 +87,7 @@ static void ublk_dispatch_tw(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	bool dead;
 
 	/* the task is exiting: its memory is no place to copy to */
-	if (unlikely(issue_flags & IO_URING_F_TASK_DEAD))
+	if (unlikely(ublk_tw_task_dead(issue_flags)))
 		ublk_srv_gone(ub);
 	else if (req_op(rq) == REQ_OP_WRITE && !ublk_user_copy(ub)) {
 		if (ublk_need_get_data(ub))
@@ -150,6 +150,12 @@ static blk_status_t ublk_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_m
 	return BLK_STS_OK;
 }
 
+/* Caller holds the queue lock. The queue's task is exiting or dead. */
+static bool ublk_daemon_exiting(struct ublk_queue *ubq)
+{
+	return ubq->daemon && (READ_ONCE(ubq->daemon->flags) & PF_EXITING);
+}
+
 /*
  * A request the server holds too long. A queue's daemon that exited while
  * holding every tag leaves no command to cancel, and its process (or a
@@ -161,7 +167,7 @@ static enum blk_eh_timer_return ublk_timeout(struct request *rq)
 	bool gone;
 
 	spin_lock(&ubq->lock);
-	gone = ubq->daemon && (READ_ONCE(ubq->daemon->flags) & PF_EXITING);
+	gone = ublk_daemon_exiting(ubq);
 	spin_unlock(&ubq->lock);
 	/* the death work ends or parks the request; a live server may be slow */
 	if (gone)
@@ -313,6 +319,95 @@ void ublk_nosrv_work(struct work_struct *work)
 	ublk_put_device(ub);
 }
 
+/*
+ * Completes the fetches a queue of an ended server still holds. Only a
+ * dead queue's: a new server's queue is live again (ublk_reset_queues()).
+ */
+static void ublk_end_dead_fetches(struct ublk_queue *ubq)
+{
+	unsigned int tag;
+
+	for (tag = 0; tag < ubq->depth; tag++) {
+		struct ublk_io *io = &ubq->ios[tag];
+		struct io_uring_cmd *cmd = NULL;
+
+		spin_lock(&ubq->lock);
+		if (ubq->dead && io->state == UBLK_IO_FETCHED) {
+			cmd = io->cmd;
+			io->cmd = NULL;
+			ublk_io_set(ubq, io, UBLK_IO_IDLE);
+		}
+		spin_unlock(&ubq->lock);
+		if (cmd)
+			io_uring_cmd_done(cmd, UBLK_IO_RES_ABORT, 0, IO_URING_F_UNLOCKED);
+	}
+}
+
+/*
+ * Kernels without cancelable commands (compat.h) never tell us that a
+ * server's task exits, and the fetches it left would keep its ring, and
+ * so /dev/ublkcN, open for ever. Instead this work looks at each queue's
+ * task twice a second, and treats one that exits as the cancel callback
+ * treats a cancelled command: the server is gone, and the queue's
+ * fetches are completed. A fetch taken first keeps the dying server's
+ * file open, so no new server can have reset the queues (which needs it
+ * closed) before ublk_srv_gone() marks them dead. A queue that holds no
+ * fetch pins nothing: the file's release or the request timeout sees
+ * that death. Armed from ADD_DEV until the device is removed.
+ */
+#define UBLK_WATCH_PERIOD	(HZ / 2)
+
+static void ublk_watch_queue(struct ublk_queue *ubq)
+{
+	struct io_uring_cmd *cmd = NULL;
+	unsigned int tag;
+	bool exiting;
+
+	spin_lock(&ubq->lock);
+	exiting = ublk_daemon_exiting(ubq);
+	for (tag = 0; exiting && !ubq->dead && tag < ubq->depth; tag++) {
+		struct ublk_io *io = &ubq->ios[tag];
+
+		if (io->state == UBLK_IO_FETCHED) {
+			cmd = io->cmd;
+			io->cmd = NULL;
+			ublk_io_set(ubq, io, UBLK_IO_IDLE);
+			break;
+		}
+	}
+	spin_unlock(&ubq->lock);
+	if (cmd) {
+		ublk_srv_gone(ubq->ub);
+		io_uring_cmd_done(cmd, UBLK_IO_RES_ABORT, 0, IO_URING_F_UNLOCKED);
+	}
+	if (exiting)
+		ublk_end_dead_fetches(ubq);
+}
+
+void ublk_watch_work(struct work_struct *work)
+{
+	struct ublk_device *ub = container_of(to_delayed_work(work), struct ublk_device,
+					      watch_work);
+	unsigned int i;
+
+	for (i = 0; i < ub->info.nr_hw_queues; i++)
+		ublk_watch_queue(ub->queues[i]);
+	queue_delayed_work(ublk_wq, &ub->watch_work, UBLK_WATCH_PERIOD);
+}
+
+void ublk_watch_start(struct ublk_device *ub)
+{
+	if (UBLK_WATCH_DAEMONS)
+		queue_delayed_work(ublk_wq, &ub->watch_work, UBLK_WATCH_PERIOD);
+}
+
+/* No new work after this: the work requeues only itself, and this waits it out. */
+void ublk_watch_stop(struct ublk_device *ub)
+{
+	if (UBLK_WATCH_DAEMONS)
+		cancel_delayed_work_sync(&ub->watch_work);
+}
+
 /* No slot holds a request of the server's, or one on its way to it. */
 static bool ublk_srv_idle(struct ublk_device *ub)
 {
@@ -391,12 +486,12 @@ int ublk_reset_queues(struct ublk_device *ub)
 /* START_DEV: every queue is fetched and params are set. Holds ub->mutex. */
 int ublk_start_disk(struct ublk_device *ub)
 {
-	struct queue_limits lim = { };
+	struct ublk_limits lim = { };
 	struct gendisk *disk;
 	int ret;
 
 	ublk_fill_limits(&ub->params, &lim);
-	disk = blk_mq_alloc_disk(&ub->tag_set, &lim, ub);
+	disk = ublk_alloc_disk(&ub->tag_set, &lim, ub);
 	if (IS_ERR(disk))
 		return PTR_ERR(disk);
 	disk->fops = &ublk_bd_ops;

@@ -30,7 +30,7 @@ static void ublk_debug_stall(int op)
 /* One snapshot of the command: userspace may rewrite the SQE under us. */
 static void ublk_ctrl_read_cmd(struct io_uring_cmd *cmd, struct ublksrv_ctrl_cmd *c)
 {
-	const struct ublksrv_ctrl_cmd *src = io_uring_sqe_cmd(cmd->sqe);
+	const struct ublksrv_ctrl_cmd *src = ublk_cmd_payload(cmd);
 
 	c->dev_id = READ_ONCE(src->dev_id);
 	c->queue_id = READ_ONCE(src->queue_id);

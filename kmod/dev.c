@@ -22,7 +22,7 @@ static unsigned int ublks_added;
 DECLARE_WAIT_QUEUE_HEAD(ublk_freed_wait);
 static dev_t ublk_chr_devt;
 
-static const struct class ublk_chr_class = {
+static ublk_class_const struct class ublk_chr_class = {
 	.name = "ublk-char",
 };
 
@@ -217,6 +217,7 @@ int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out
 	mutex_init(&ub->mutex);
 	init_waitqueue_head(&ub->wait);
 	INIT_WORK(&ub->nosrv_work, ublk_nosrv_work);
+	INIT_DELAYED_WORK(&ub->watch_work, ublk_watch_work);
 
 	/* from here on the release function undoes everything */
 	device_initialize(&ub->cdev_dev);
@@ -251,6 +252,7 @@ int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out
 	if (ret)
 		goto fail;
 	ublk_publish(ub);
+	ublk_watch_start(ub);
 	*out = ub;
 	return 0;
 fail:
@@ -278,6 +280,8 @@ void ublk_remove_device(struct ublk_device *ub)
 	mutex_lock(&ub->mutex);
 	ublk_stop_disk(ub);
 	mutex_unlock(&ub->mutex);
+	/* only now: the stop may wait for IO that only the watch ends */
+	ublk_watch_stop(ub);
 	cdev_device_del(&ub->cdev, &ub->cdev_dev);
 	put_device(&ub->cdev_dev);
 }

@@ -75,7 +75,7 @@ static int ublk_ch_mmap(struct file *filp, struct vm_area_struct *vma)
 	/* the descriptors are ours to write; the server only reads them */
 	if (vma->vm_flags & VM_WRITE)
 		return -EPERM;
-	vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYWRITE);
+	ublk_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYWRITE);
 	return remap_pfn_range(vma, vma->vm_start, virt_to_phys(ubq->descs) >> PAGE_SHIFT,
 			       size, vma->vm_page_prot);
 }
@@ -111,7 +111,7 @@ static int ublk_arm(struct ublk_queue *ubq, struct ublk_io *io, struct io_uring_
 	struct ublk_device *ub = ubq->ub;
 	bool dead;
 
-	io_uring_cmd_mark_cancelable(cmd, issue_flags);
+	ublk_cmd_mark_cancelable(cmd, issue_flags);
 	spin_lock(&ubq->lock);
 	dead = ubq->dead;
 	if (dead) {
@@ -212,7 +212,7 @@ static int ublk_commit_and_fetch(struct ublk_queue *ubq, struct ublk_io *io,
 	bool ok, dead = false;
 
 	/* before publishing: a published command may be cancelled at once */
-	io_uring_cmd_mark_cancelable(cmd, issue_flags);
+	ublk_cmd_mark_cancelable(cmd, issue_flags);
 	spin_lock(&ubq->lock);
 	ok = ublk_commit_ok(ubq, io, res, addr);
 	if (ok) {
@@ -306,7 +306,7 @@ static int ublk_io_opcode(u32 op)
 
 static int ublk_ch_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 {
-	const struct ublksrv_io_cmd *src = io_uring_sqe_cmd(cmd->sqe);
+	const struct ublksrv_io_cmd *src = ublk_cmd_payload(cmd);
 	struct ublk_device *ub = cmd->file->private_data;
 	struct ublk_queue *ubq;
 	struct ublk_io *io;
@@ -314,7 +314,7 @@ static int ublk_ch_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	int op, res, ret;
 	u64 addr;
 
-	if (issue_flags & IO_URING_F_CANCEL) {
+	if (ublk_cmd_cancelled(issue_flags)) {
 		ublk_cancel_cmd(cmd, issue_flags);
 		return 0;
 	}

@@ -105,9 +105,10 @@ int ublk_validate_params(const struct ublk_device *ub, const struct ublk_params 
 	return 0;
 }
 
-void ublk_fill_limits(const struct ublk_params *p, struct queue_limits *lim)
+void ublk_fill_limits(const struct ublk_params *p, struct ublk_limits *ul)
 {
 	const struct ublk_param_basic *b = &p->basic;
+	struct queue_limits *lim = &ul->lim;
 
 	lim->logical_block_size = 1U << b->logical_bs_shift;
 	lim->physical_block_size = 1U << b->physical_bs_shift;
@@ -117,13 +118,9 @@ void ublk_fill_limits(const struct ublk_params *p, struct queue_limits *lim)
 	lim->chunk_sectors = b->chunk_sectors;
 	lim->virt_boundary_mask = b->virt_boundary_mask;
 	lim->max_segments = USHRT_MAX;
-	if (b->attrs & UBLK_ATTR_VOLATILE_CACHE) {
-		lim->features |= BLK_FEAT_WRITE_CACHE;
-		if (b->attrs & UBLK_ATTR_FUA)
-			lim->features |= BLK_FEAT_FUA;
-	}
-	if (b->attrs & UBLK_ATTR_ROTATIONAL)
-		lim->features |= BLK_FEAT_ROTATIONAL;
+	ul->write_cache = b->attrs & UBLK_ATTR_VOLATILE_CACHE;
+	ul->fua = b->attrs & UBLK_ATTR_FUA;
+	ul->rotational = b->attrs & UBLK_ATTR_ROTATIONAL;
 	if (p->types & UBLK_PARAM_TYPE_DISCARD) {
 		lim->discard_alignment = p->discard.discard_alignment;
 		lim->discard_granularity = p->discard.discard_granularity;

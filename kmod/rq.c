@@ -96,7 +96,7 @@ int ublk_copy_rq_user(struct request *rq, u64 addr, size_t len, int dir)
 	struct iov_iter iter;
 	int ret;
 
-	ret = import_ubuf(dir, u64_to_user_ptr(addr), len, &iter);
+	ret = ublk_import_ubuf(dir, u64_to_user_ptr(addr), len, &iter);
 	if (ret)
 		return ret;
 	return ublk_copy_rq(rq, 0, &iter) == len ? 0 : -EFAULT;

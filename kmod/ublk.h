@@ -10,13 +10,13 @@
 #include <linux/blk-mq.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
-#include <linux/io_uring/cmd.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/ublk_cmd.h>
+#include "compat.h"
 
 /*
  * The module follows the newest UAPI: build.sh force-includes Debian
@@ -96,7 +96,7 @@ struct ublk_cmd_pdu {
 
 static inline struct ublk_cmd_pdu *ublk_pdu(struct io_uring_cmd *cmd)
 {
-	return io_uring_cmd_to_pdu(cmd, struct ublk_cmd_pdu);
+	return ublk_cmd_to_pdu(cmd, struct ublk_cmd_pdu);
 }
 
 struct ublk_queue {
@@ -141,6 +141,8 @@ struct ublk_device {
 	atomic_t nr_queues_ready;
 	wait_queue_head_t wait;
 	struct work_struct nosrv_work;
+	/* kernels without cancelable commands: looks for exiting servers */
+	struct delayed_work watch_work;
 	struct ublk_queue *queues[];
 };
 
@@ -223,13 +225,16 @@ void ublk_stop_disk(struct ublk_device *ub);
 void ublk_set_state(struct ublk_device *ub, u16 state);
 void ublk_srv_gone(struct ublk_device *ub);
 void ublk_nosrv_work(struct work_struct *work);
+void ublk_watch_work(struct work_struct *work);
+void ublk_watch_start(struct ublk_device *ub);
+void ublk_watch_stop(struct ublk_device *ub);
 int ublk_reset_queues(struct ublk_device *ub);
 int ublk_quiesce_disk(struct ublk_device *ub, unsigned int timeout_ms);
 
 /* params.c */
 int ublk_check_size(const struct ublk_param_basic *p, u64 sectors);
 int ublk_validate_params(const struct ublk_device *ub, const struct ublk_params *p);
-void ublk_fill_limits(const struct ublk_params *p, struct queue_limits *lim);
+void ublk_fill_limits(const struct ublk_params *p, struct ublk_limits *ul);
 
 /* rq.c */
 void ublk_abort_rq(struct ublk_device *ub, struct request *rq, bool seen);

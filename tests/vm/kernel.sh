@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Sourced by tests/vm/run and tests/vm/boot; needs $top.
 
-# Sets KVER, VMLINUZ and MODBASE (depmod's base dir) for stable|unstable,
-# or debug: our build of 6.12 with KASAN, lockdep and KFENCE
+# Sets KVER, VMLINUZ and MODBASE (depmod's base dir) for stable (Debian
+# 12's bookworm-backports 6.12), unstable (sid), oldstable (Debian 12's own
+# 6.1, built without ublk: only our module serves there), or debug: our build of 6.12 with KASAN, lockdep and KFENCE
 # (scripts/debug-kernel, tests/vm/debug-kernel.config; built on first use).
 # TIME_FACTOR: how many times longer than on Debian's kernels the timeouts
 # are (the debug kernel's checks make kernel work about 4 times slower).
@@ -11,6 +12,7 @@ prep_kernel() {
 	TIME_FACTOR=1
 	case $1 in
 	stable) suite=bookworm-backports ;;
+	oldstable) suite=bookworm ;;
 	unstable) suite=sid ;;
 	debug)
 		MODBASE=$("$top/scripts/debug-kernel") || return 1
