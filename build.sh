@@ -42,7 +42,7 @@ WARN="-Wall -Wextra -Wno-unused-parameter -Werror"
 DEPS="musl-gcc:musl-tools /usr/include/cmocka.h:libcmocka-dev
 /usr/lib/x86_64-linux-gnu/liburing.a:liburing-dev qemu-system-x86_64:qemu-system-x86
 /bin/busybox:busybox-static cpio:cpio xz:xz-utils fio:fio mkfs.ext4:e2fsprogs
-pahole:dwarves depmod:kmod file:file gcc:gcc make:make debugfs:e2fsprogs unshare:util-linux
+udevadm:udev dhclient:isc-dhcp-client arping:iputils-arping pahole:dwarves depmod:kmod file:file gcc:gcc make:make debugfs:e2fsprogs unshare:util-linux
 x86_64-linux-gnu-gcc-12:gcc-12 clang:clang
 nbdkit:nbdkit qemu-nbd:qemu-utils nbdinfo:libnbd-bin nbd-server:nbd-server nbd-client:nbd-client
 /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev"
