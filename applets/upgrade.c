@@ -18,9 +18,9 @@ static const char usage[] =
 "\n"
 "Replace the server of device ID with a new process of PATH (default:\n"
 "this ublkctl), e.g. after installing a new ublkctl, without failing any\n"
-"IO. With ublkctl's own ublk_drv (UBLK_F_QUIESCE) the old server answers\n"
-"what it holds and exits (QUIESCE_DEV); elsewhere it is killed and the\n"
-"device keeps what it held. Either way\n"
+"IO. Where the driver has UBLK_F_QUIESCE (Linux 7.x, ublkctl's own\n"
+"ublk_drv) the old server answers what it holds and exits (QUIESCE_DEV);\n"
+"elsewhere it is killed and the device keeps what it held. Either way\n"
 "the device waits QUIESCED, then `PATH recover -n ID` serves it again.\n"
 "The device must have been added with --recovery; without QUIESCE, with\n"
 "--recovery=reissue (requeue would fail the IO the old server held,\n"
@@ -40,17 +40,14 @@ static const char usage[] =
 
 #define QUIESCE_WAIT_MS		10000
 #define ROOT_BIN		UBLK_STATE_DIR "/bin/ublkctl"
-/* only ours has it: the driver ublkctl's module is, by its version */
-#define KMOD_VERSION_PATH	"/sys/module/ublk_drv/version"
-
 /*
- * QUIESCE_DEV is used with our module only: 7.2's in-tree driver fails
- * arriving requests with EIO while it quiesces a batch-IO queue, and does
- * not wait for those the server holds (docs/recovery.md).
+ * QUIESCE_DEV on per-tag queues only: 7.2's in-tree driver fails arriving
+ * requests with EIO while it quiesces a batch-IO queue (docs/recovery.md).
+ * Our module has no batch IO.
  */
 static bool can_quiesce(const struct ublksrv_ctrl_dev_info *info)
 {
-	return (info->flags & UBLK_F_QUIESCE) && access(KMOD_VERSION_PATH, F_OK) == 0;
+	return (info->flags & UBLK_F_QUIESCE) && !(info->flags & UBLK_F_BATCH_IO);
 }
 
 /* the device may be upgraded without losing IO: why not, or NULL */
@@ -113,8 +110,11 @@ static int quiesce(struct ublk_ctrl *c, unsigned int id, int pidfd)
 		error_msg("device %u: QUIESCE_DEV: %s", id, ctrl_strerror(ret));
 		return EXIT_FAIL;
 	}
-	if (poll(&exited, 1, QUIESCE_WAIT_MS) == 0)
+	if (poll(&exited, 1, QUIESCE_WAIT_MS) == 0) {
+		error_msg("device %u: its server had not exited %u s after QUIESCE_DEV: killed",
+			  id, QUIESCE_WAIT_MS / 1000);
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	}
 	return EXIT_OK;
 }
 

@@ -22,9 +22,15 @@ void ublk_build_dev_info(const struct ublk_dev_opts *o, uint64_t features,
 	/* batch IO has no NEED_GET_DATA: the per-tag commands then */
 	if (o->flags & UBLK_F_NEED_GET_DATA)
 		info->flags &= ~UBLK_F_BATCH_IO;
-	/* a recoverable device can be handed to a new server losslessly: upgrade */
-	if (o->flags & UBLK_F_USER_RECOVERY)
-		info->flags |= features & UBLK_F_QUIESCE;
+	/*
+	 * A recoverable device can be handed to a new server losslessly
+	 * (upgrade), on per-tag queues: 7.2 fails the requests arriving at
+	 * a batch-IO queue while it quiesces it.
+	 */
+	if ((o->flags & UBLK_F_USER_RECOVERY) && (features & UBLK_F_QUIESCE)) {
+		info->flags |= UBLK_F_QUIESCE;
+		info->flags &= ~UBLK_F_BATCH_IO;
+	}
 }
 
 /*

@@ -200,6 +200,7 @@ static void tag_handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 			fprintf(stderr, "queue %u tag %u: command failed: %d\n",
 				q->q_id, tag, cqe->res);
 	}
+	q->tags_ended++;
 	q->stopping = true;
 }
 
@@ -242,6 +243,19 @@ static void handle_cqe(struct ublk_queue *q, const struct io_uring_cqe *cqe)
 		tag_handle_cqe(q, cqe);
 	else
 		q->cmd_ops->handle_cqe(q, cqe);
+}
+
+/*
+ * Every request the queue was given has been answered. Per tag, fetches
+ * still armed do not count: while the in-tree driver quiesces a device it
+ * ends only the fetches armed at that moment, and those re-armed by the
+ * last commits would wait forever; the ring's close ends them.
+ */
+static bool queue_holds_nothing(const struct ublk_queue *q)
+{
+	if (q->cmd_ops == &ublk_tag_cmd_ops)
+		return q->cmds_inflight + q->tags_ended == q->depth;
+	return !q->cmds_inflight;
 }
 
 static void reap_cqes(struct ublk_queue *q)
@@ -401,7 +415,7 @@ static void *queue_thread(void *arg)
 	for (;;) {
 		if (q->cmd_ops->flush)
 			q->cmd_ops->flush(q);
-		if (q->stopping && !q->cmds_inflight && !q->tgt_inflight) {
+		if (q->stopping && !q->tgt_inflight && queue_holds_nothing(q)) {
 			io_uring_submit(&q->ring);	/* the last commits */
 			break;
 		}

@@ -182,6 +182,7 @@ struct ublk_queue {
 	size_t bufs_len;
 	unsigned int cmds_inflight;
 	unsigned int tgt_inflight;
+	unsigned int tags_ended;	/* per tag: commands that ended without a request */
 	bool stopping;
 	pid_t tid;
 	pthread_t thread;

@@ -72,6 +72,22 @@ static void dev_info__recovery__quiesce_when_offered(void **state)
 	assert_int_equal(info.flags, o.flags | UBLK_F_QUIESCE);
 }
 
+/* 7.2 cannot quiesce a batch-IO queue without failing IO: per tag then */
+static void dev_info__recovery_and_quiesce__no_batch_io(void **state)
+{
+	struct ublksrv_ctrl_dev_info info;
+	struct ublk_dev_opts o;
+
+	ublk_dev_opts_init(&o);
+	ublk_build_dev_info(&o, UBLK_F_BATCH_IO | UBLK_F_QUIESCE, &info);
+	assert_int_equal(info.flags, UBLK_F_BATCH_IO);
+	o.flags = UBLK_F_USER_RECOVERY;
+	ublk_build_dev_info(&o, UBLK_F_BATCH_IO, &info);
+	assert_int_equal(info.flags, UBLK_F_USER_RECOVERY | UBLK_F_BATCH_IO);
+	ublk_build_dev_info(&o, UBLK_F_BATCH_IO | UBLK_F_QUIESCE, &info);
+	assert_int_equal(info.flags, UBLK_F_USER_RECOVERY | UBLK_F_QUIESCE);
+}
+
 static void params__4k_blocks__shifts_and_rounded_size(void **state)
 {
 	struct ublk_dev_opts o;
@@ -111,6 +127,7 @@ int main(void)
 		cmocka_unit_test(dev_info__features__only_known_asked),
 		cmocka_unit_test(dev_info__need_get_data__no_batch_io),
 		cmocka_unit_test(dev_info__recovery__quiesce_when_offered),
+		cmocka_unit_test(dev_info__recovery_and_quiesce__no_batch_io),
 		cmocka_unit_test(params__4k_blocks__shifts_and_rounded_size),
 		cmocka_unit_test(params__512_blocks__writable),
 	};

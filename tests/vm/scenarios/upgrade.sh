@@ -1,16 +1,16 @@
 # upgrade: 20 times under one verifying fio, the server of a loop device
 # is replaced by a new process: fio ends with no error and all its data
-# verified, each time a new server pid. With our module (QUIESCE)
-# upgrade quiesces the device and the old server answers what
-# it holds: then a --recovery=requeue device, whose held IO a killed
-# server would fail, is the one upgraded. Elsewhere (in-tree drivers)
-# the server is killed and reissue resends what it held; requeue is
-# refused there. Devices that cannot be upgraded keep their server.
+# verified, each time a new server pid. Where the driver has QUIESCE
+# (7.x, our module) upgrade quiesces the device, the old server answers
+# what it holds and exits by itself: then a --recovery=requeue device,
+# whose held IO a killed server would fail, is the one upgraded. On
+# 6.12's own driver the server is killed and reissue resends what it
+# held; requeue is refused there. Devices that cannot be upgraded keep
+# their server.
 . /scenarios/lib.sh
 RUNTIME=45	# fio's time limit; 20 upgrades take 4 s (our module) to 20 s
 truncate -s 64M /tmp/t/a.img
-# (QUIESCE_DEV with our module only: see applets/upgrade.c)
-if [ -f /sys/module/ublk_drv/version ] && ublkctl features | grep -Eq '^ *12 QUIESCE +yes '; then
+if ublkctl features | grep -Eq '^ *12 QUIESCE +yes '; then
 	mode=requeue refused=""
 else
 	mode=reissue refused="--recovery=requeue"
@@ -31,10 +31,12 @@ while [ $i -lt 20 ]; do
 	old=$(server_pid 0)
 	n=$(io_count ublkb0)
 	if [ $((i % 2)) = 0 ]; then
-		run ublkctl upgrade -n 0 --binary /tmp/t/ublkctl.new > /tmp/t/up
+		run ublkctl upgrade -n 0 --binary /tmp/t/ublkctl.new > /tmp/t/up 2> /tmp/t/up.err
 	else
-		run ublkctl upgrade -n 0 > /tmp/t/up
+		run ublkctl upgrade -n 0 > /tmp/t/up 2> /tmp/t/up.err
 	fi
+	# the old server exits by itself once it answered what it held
+	! grep . /tmp/t/up.err || fail "upgrade $i: $(cat /tmp/t/up.err)"
 	grep -qx /dev/ublkb0 /tmp/t/up || fail "upgrade $i printed: $(cat /tmp/t/up)"
 	new=$(server_pid 0)
 	[ -n "$new" ] && [ "$new" != "$old" ] || fail "upgrade $i: server $old, then '$new'"
