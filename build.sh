@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# ./build.sh [build|kmod|test|unit|vm|bench|profile|demo|clean]
+# ./build.sh [build|kmod|deb|test|unit|vm|bench|profile|demo|clean]
 #   build (default)  build/ublkctl: static (musl), stripped; its man page
 #                    build/ublkctl.8 (scripts/mkman); and kmod
 #   kmod             build/kmod/<release>/ublk_drv.ko for the VM's 6.12
 #                    kernel, or for KDIR=/lib/modules/$(uname -r)/build;
 #                    --debug-kernel: for the debug kernel (see test);
 #                    --kernel oldstable: for Debian 12's 6.1
+#   deb              build/deb/: the Debian packages ublkctl and
+#                    ublkctl-dkms (scripts/mkdeb; docs/packages.md)
 #   test             every test: unit tests (also under ASan and UBSan),
 #                    20 s per fuzz target, checkpatch of kmod/, the VM
 #                    suite on both kernels and on our module, our module's
@@ -14,7 +16,8 @@
 #                    lockdep, KFENCE (the first use builds that kernel,
 #                    at nice 19 beside the other tests; then cached in
 #                    UBLKCTL_CACHE/debug-kernel), the initramfs boot tests
-#                    and the benchmarks' quick mode
+#                    and the benchmarks' quick mode; the packages
+#                    (tests/deb/run: lintian, DKMS for 6.1 and 6.12)
 #   test --debug-kernel  every scenario on the debug kernel (13 min more)
 #   vm ARGS          tests/vm/run ARGS (--kernel debug or oldstable builds
 #                    our module for that kernel too)
@@ -48,7 +51,7 @@ nbdkit:nbdkit qemu-nbd:qemu-utils nbdinfo:libnbd-bin nbd-server:nbd-server nbd-c
 /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev"
 
 need_deps() {
-	local missing="" pair what pkg
+	local missing="" APT_OPTS=${APT_OPTS:-} pair what pkg
 	for pair in $DEPS; do
 		what=${pair%%:*} pkg=${pair#*:}
 		if [[ $what == /* ]]; then [ -e "$what" ] && continue
@@ -58,8 +61,9 @@ need_deps() {
 	[ -z "$missing" ] && return 0
 	echo "build.sh: installing$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -q $missing >/dev/null 2>&1 ||
-		{ apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }
+	# shellcheck disable=SC2086
+	apt-get install -y -q $APT_OPTS $missing >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null && apt-get install -y -q $APT_OPTS $missing >/dev/null; }
 }
 
 # Debian unstable's kernel headers: the newest ublk UAPI, kept in the cache.
@@ -192,8 +196,22 @@ unit() {
 	tests/unit/run
 }
 
+# The Debian packages (scripts/mkdeb) in build/deb/, with what builds and
+# checks them (dkms without the host kernel's headers it recommends).
+deb_deps() {
+	APT_OPTS=--no-install-recommends \
+		DEPS="dpkg-deb:dpkg fakeroot:fakeroot lintian:lintian dkms:dkms" need_deps
+}
+deb() {
+	deb_deps
+	rm -rf "$B/deb"
+	mkdir -p "$B/deb"
+	scripts/mkdeb "$B/deb" "$(readlink -f "$(uapi_include)/linux")/ublk_cmd.h"
+}
+
 case "${1:-build}" in
 build) build; kmod ;;
+deb) build; deb ;;
 kmod)
 	case "${2:-} ${3:-}" in
 	"--debug-kernel ") kmod_debug ;;
@@ -227,6 +245,7 @@ test)
 	# The debug kernel builds (nice 19: on the CPU time the tests leave)
 	# beside them; its source and packages first, so no two apt runs meet.
 	DEPS="bison:bison flex:flex bc:bc /usr/include/libelf.h:libelf-dev" need_deps
+	deb_deps
 	scripts/debfetch bookworm-backports linux-source-6.12 > /dev/null
 	rm -f "$B/kmod-debug.rc"
 	(if kmod_debug > "$B/kmod-debug.log" 2>&1; then echo 0; else echo 1; fi > "$B/kmod-debug.rc") &
@@ -246,6 +265,10 @@ test)
 		echo "checkpatch: 0 passed, 1 failed" >> "$B/checkpatch.log"; urc=1
 	fi
 	cat "$B/checkpatch.log"
+	# the packages: lintian, and DKMS building ublk_drv for 6.1 (not 6.12)
+	{ deb > /dev/null && tests/deb/run; } > "$B/deb.log" 2>&1 ||
+		{ urc=1; grep -q 'deb: ' "$B/deb.log" || echo "deb: 0 passed, 1 failed" >> "$B/deb.log"; }
+	cat "$B/deb.log"
 	: > "$B/vm.log"
 	vrc=0
 	# vm_step CMD...: run a VM test step, its output into vm.log
@@ -272,7 +295,7 @@ test)
 		vrc=1
 	fi
 	set -e
-	tests/summarize "$B/unit.log" "$B/sanitize.log" "$B/fuzz.log" "$B/checkpatch.log" "$B/vm.log"
+	tests/summarize "$B/unit.log" "$B/sanitize.log" "$B/fuzz.log" "$B/checkpatch.log" "$B/deb.log" "$B/vm.log"
 	[ $urc = 0 ] && [ $vrc = 0 ]
 	;;
 bench) build; kmod; progs; shift; bench/run "$@" ;;
