@@ -19,6 +19,9 @@
 #                    and the benchmarks' quick mode; the packages
 #                    (tests/deb/run: lintian, DKMS for 6.1 and 6.12)
 #   test --debug-kernel  every scenario on the debug kernel (13 min more)
+#   test --packages  also the packages as a user meets them: a debootstrapped
+#                    Debian 12 with them installed boots (tests/deb/system,
+#                    about 15 min more)
 #   vm ARGS          tests/vm/run ARGS (--kernel debug or oldstable builds
 #                    our module for that kernel too)
 #   bench [ARGS]     the benchmarks (bench/run ARGS: bench/run --help)
@@ -226,17 +229,18 @@ vm)
 	case " $* " in *" --kernel oldstable "*) kmod_oldstable ;; esac
 	tests/vm/run "$@" ;;
 test)
-	debug_kernel=0 fuzz_secs=20
+	debug_kernel=0 fuzz_secs=20 packages=0
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--debug-kernel) debug_kernel=1; shift ;;
+		--packages) packages=1; shift ;;
 		--fuzz-secs)
 			case ${2:-} in ''|*[!0-9]*|0)
 				echo "build.sh: --fuzz-secs takes a number of seconds" >&2; exit 2 ;;
 			esac
 			fuzz_secs=$2; shift 2 ;;
-		*) echo "build.sh: test takes --debug-kernel and --fuzz-secs N" >&2; exit 2 ;;
+		*) echo "build.sh: test takes --debug-kernel, --packages and --fuzz-secs N" >&2; exit 2 ;;
 		esac
 	done
 	build
@@ -246,6 +250,7 @@ test)
 	# beside them; its source and packages first, so no two apt runs meet.
 	DEPS="bison:bison flex:flex bc:bc /usr/include/libelf.h:libelf-dev" need_deps
 	deb_deps
+	[ $packages = 0 ] || DEPS="debootstrap:debootstrap" need_deps
 	scripts/debfetch bookworm-backports linux-source-6.12 > /dev/null
 	rm -f "$B/kmod-debug.rc"
 	(if kmod_debug > "$B/kmod-debug.log" 2>&1; then echo 0; else echo 1; fi > "$B/kmod-debug.rc") &
@@ -268,6 +273,7 @@ test)
 	# the packages: lintian, and DKMS building ublk_drv for 6.1 (not 6.12)
 	{ deb > /dev/null && tests/deb/run; } > "$B/deb.log" 2>&1 ||
 		{ urc=1; grep -q 'deb: ' "$B/deb.log" || echo "deb: 0 passed, 1 failed" >> "$B/deb.log"; }
+	[ $packages = 0 ] || tests/deb/system >> "$B/deb.log" 2>&1 || urc=1
 	cat "$B/deb.log"
 	: > "$B/vm.log"
 	vrc=0
