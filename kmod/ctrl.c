@@ -84,12 +84,11 @@ static int ublk_ctrl_add_dev(const struct ublksrv_ctrl_cmd *c)
 	ret = ublk_add_device(&info, &ub);
 	if (ret)
 		return ret;
-	/* our reference: a DEL_DEV may already have removed it */
-	ret = copy_to_user(ublk_arg(c), &ub->info, sizeof(ub->info)) ? -EFAULT : 0;
-	if (ret)
+	if (copy_to_user(ublk_arg(c), &ub->info, sizeof(ub->info))) {
 		ublk_remove_device(ub);
-	ublk_put_device(ub);
-	return ret;
+		return -EFAULT;
+	}
+	return 0;
 }
 
 static int ublk_ctrl_del_dev(struct ublk_device *ub, bool wait)

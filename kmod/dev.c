@@ -193,7 +193,7 @@ static void ublk_publish(struct ublk_device *ub)
 /*
  * Creates a device from ADD_DEV's info (checked and completed here). On
  * success the device holds one reference for its existence, dropped by
- * ublk_remove_device(), and the caller one, for ublk_put_device().
+ * ublk_remove_device().
  */
 int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out)
 {
@@ -251,14 +251,8 @@ int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out
 	ret = cdev_device_add(&ub->cdev, &ub->cdev_dev);
 	if (ret)
 		goto fail;
-	/*
-	 * Before the device can be found: a DEL_DEV may remove (and free) it
-	 * as soon as it is published, and must find the watch armed to cancel
-	 * it; the caller's reference keeps it for ADD_DEV's answer.
-	 */
-	ublk_watch_start(ub);
-	get_device(&ub->cdev_dev);
 	ublk_publish(ub);
+	ublk_watch_start(ub);
 	*out = ub;
 	return 0;
 fail:
