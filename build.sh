@@ -21,7 +21,7 @@
 #   test --debug-kernel  every scenario on the debug kernel (13 min more)
 #   test --packages  also the packages as a user meets them: a debootstrapped
 #                    Debian 12 with them installed boots (tests/deb/system,
-#                    about 15 min more)
+#                    about 7 min more)
 #   vm ARGS          tests/vm/run ARGS (--kernel debug or oldstable builds
 #                    our module for that kernel too)
 #   bench [ARGS]     the benchmarks (bench/run ARGS: bench/run --help)
