@@ -260,6 +260,22 @@ static void ublk_abort_held(struct ublk_device *ub)
 }
 
 /*
+ * Under ubq->lock: the tag's fetch, if it is armed, taken from the slot
+ * (now IDLE) for the caller to complete outside the lock; else NULL.
+ */
+static struct io_uring_cmd *ublk_take_fetch(struct ublk_queue *ubq, struct ublk_io *io)
+{
+	struct io_uring_cmd *cmd;
+
+	if (io->state != UBLK_IO_FETCHED)
+		return NULL;
+	cmd = io->cmd;
+	io->cmd = NULL;
+	ublk_io_set(ubq, io, UBLK_IO_IDLE);
+	return cmd;
+}
+
+/*
  * Completes the fetches we still hold, so that the server's loop ends;
  * this server can never start the device again.
  */
@@ -279,11 +295,7 @@ static void ublk_cancel_fetched(struct ublk_device *ub)
 
 			spin_lock(&ubq->lock);
 			ubq->dead = true;
-			if (io->state == UBLK_IO_FETCHED) {
-				cmd = io->cmd;
-				io->cmd = NULL;
-				ublk_io_set(ubq, io, UBLK_IO_IDLE);
-			}
+			cmd = ublk_take_fetch(ubq, io);
 			spin_unlock(&ubq->lock);
 			if (cmd)
 				io_uring_cmd_done(cmd, UBLK_IO_RES_ABORT, 0, IO_URING_F_UNLOCKED);
@@ -332,11 +344,8 @@ static void ublk_end_dead_fetches(struct ublk_queue *ubq)
 		struct io_uring_cmd *cmd = NULL;
 
 		spin_lock(&ubq->lock);
-		if (ubq->dead && io->state == UBLK_IO_FETCHED) {
-			cmd = io->cmd;
-			io->cmd = NULL;
-			ublk_io_set(ubq, io, UBLK_IO_IDLE);
-		}
+		if (ubq->dead)
+			cmd = ublk_take_fetch(ubq, io);
 		spin_unlock(&ubq->lock);
 		if (cmd)
 			io_uring_cmd_done(cmd, UBLK_IO_RES_ABORT, 0, IO_URING_F_UNLOCKED);
@@ -365,16 +374,8 @@ static void ublk_watch_queue(struct ublk_queue *ubq)
 
 	spin_lock(&ubq->lock);
 	exiting = ublk_daemon_exiting(ubq);
-	for (tag = 0; exiting && !ubq->dead && tag < ubq->depth; tag++) {
-		struct ublk_io *io = &ubq->ios[tag];
-
-		if (io->state == UBLK_IO_FETCHED) {
-			cmd = io->cmd;
-			io->cmd = NULL;
-			ublk_io_set(ubq, io, UBLK_IO_IDLE);
-			break;
-		}
-	}
+	for (tag = 0; exiting && !ubq->dead && !cmd && tag < ubq->depth; tag++)
+		cmd = ublk_take_fetch(ubq, &ubq->ios[tag]);
 	spin_unlock(&ubq->lock);
 	if (cmd) {
 		ublk_srv_gone(ubq->ub);
