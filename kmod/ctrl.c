@@ -84,18 +84,22 @@ static int ublk_ctrl_add_dev(const struct ublksrv_ctrl_cmd *c)
 	ret = ublk_add_device(&info, &ub);
 	if (ret)
 		return ret;
-	if (copy_to_user(ublk_arg(c), &ub->info, sizeof(ub->info))) {
+	/* our reference: a DEL_DEV may already have removed it */
+	ret = copy_to_user(ublk_arg(c), &ub->info, sizeof(ub->info)) ? -EFAULT : 0;
+	if (ret)
 		ublk_remove_device(ub);
-		return -EFAULT;
-	}
-	return 0;
+	ublk_put_device(ub);
+	return ret;
 }
 
 static int ublk_ctrl_del_dev(struct ublk_device *ub, bool wait)
 {
 	u32 id = ub->info.dev_id;
 
-	ublk_remove_device(ub);
+	if (wait)
+		ublk_remove_device_detached(ub);
+	else
+		ublk_remove_device(ub);
 	/* the caller's reference goes here, so that waiting can end */
 	ublk_put_device(ub);
 	/* the id is free again once the server has closed /dev/ublkcN */

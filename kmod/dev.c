@@ -193,7 +193,7 @@ static void ublk_publish(struct ublk_device *ub)
 /*
  * Creates a device from ADD_DEV's info (checked and completed here). On
  * success the device holds one reference for its existence, dropped by
- * ublk_remove_device().
+ * ublk_remove_device(), and the caller one, for ublk_put_device().
  */
 int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out)
 {
@@ -251,8 +251,14 @@ int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out
 	ret = cdev_device_add(&ub->cdev, &ub->cdev_dev);
 	if (ret)
 		goto fail;
-	ublk_publish(ub);
+	/*
+	 * Before the device can be found: a DEL_DEV may remove (and free) it
+	 * as soon as it is published, and must find the watch armed to cancel
+	 * it; the caller's reference keeps it for ADD_DEV's answer.
+	 */
 	ublk_watch_start(ub);
+	get_device(&ub->cdev_dev);
+	ublk_publish(ub);
 	*out = ub;
 	return 0;
 fail:
@@ -284,6 +290,34 @@ void ublk_remove_device(struct ublk_device *ub)
 	ublk_watch_stop(ub);
 	cdev_device_del(&ub->cdev, &ub->cdev_dev);
 	put_device(&ub->cdev_dev);
+}
+
+struct ublk_remove_work {
+	struct work_struct work;
+	struct ublk_device *ub;
+};
+
+static void ublk_remove_work_fn(struct work_struct *work)
+{
+	ublk_remove_device(container_of(work, struct ublk_remove_work, work)->ub);
+}
+
+/*
+ * ublk_remove_device() for a caller that then waits for /dev/ublkcN to
+ * close. Ending a dead server's fetches can drop the file's last
+ * reference; dropped by a task, its release waits in that task's task
+ * work until it returns to user space (6.1's io_uring_cmd_done() drops
+ * it right there), so the caller would wait for itself. From a kworker
+ * the release runs on its own.
+ */
+void ublk_remove_device_detached(struct ublk_device *ub)
+{
+	struct ublk_remove_work rw = { .ub = ub };
+
+	INIT_WORK_ONSTACK(&rw.work, ublk_remove_work_fn);
+	queue_work(system_unbound_wq, &rw.work);
+	flush_work(&rw.work);
+	destroy_work_on_stack(&rw.work);
 }
 
 /* Deletes every device left; no file is open (each pins the module). */

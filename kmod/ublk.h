@@ -203,6 +203,7 @@ void ublk_dev_exit(void);
 struct ublk_device *ublk_get_device(u32 id);
 int ublk_add_device(struct ublksrv_ctrl_dev_info *info, struct ublk_device **out);
 void ublk_remove_device(struct ublk_device *ub);
+void ublk_remove_device_detached(struct ublk_device *ub);
 void ublk_remove_all(void);
 bool ublk_device_freed(u32 id);
 extern wait_queue_head_t ublk_freed_wait;

@@ -5,9 +5,9 @@
 
 [ -f /sys/module/ublk_drv/version ] || fail "our ublk_drv is not loaded"
 echo "+ ublk-defects"
-ublk-defects > /tmp/t/out 2>&1
-rc=$?
-cat /tmp/t/out
+# shown as it runs: a check that hangs is seen in the scenario's output
+{ ublk-defects; echo $? > /tmp/t/rc; } 2>&1 | tee /tmp/t/out
+rc=$(cat /tmp/t/rc)
 grep '^FAIL' /tmp/t/out | head -n 1 | grep . && fail "$(grep '^FAIL' /tmp/t/out | head -n 1)"
 [ $rc = 0 ] || fail "ublk-defects exited $rc"
 grep -q '^PASS: 12 checks run' /tmp/t/out || fail "not every check ran"
