@@ -87,7 +87,7 @@ int open_ctrl(struct ublk_ctrl *c)
 	int ret = ublk_ctrl_open(c);
 
 	if (ret == -ENODEV) {
-		error_msg("ublk driver not loaded (try: modprobe ublk_drv)");
+		error_msg("%s", ublk_no_driver_msg());
 		return EXIT_FAIL;
 	}
 	if (ret) {

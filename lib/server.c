@@ -411,8 +411,7 @@ static int server_prepare(struct server *s)
 	ret = ublk_ctrl_open(&s->ctrl);
 	if (ret) {
 		report(s->report_fd, "ERR %s", ret == -ENODEV ?
-		       "ublk driver not loaded (try: modprobe ublk_drv)" :
-		       ublk_ctrl_strerror(ret));
+		       ublk_no_driver_msg() : ublk_ctrl_strerror(ret));
 		return ret;
 	}
 	/* --zero-copy without a mode: auto buffer registration if we can */

@@ -399,5 +399,13 @@ int ublk_read_text(const char *path, size_t max, char **text);
 /* At most 6 bytes ("\u001f") per byte of input, and the NUL. */
 #define UBLK_JSON_ESCAPED_LEN(n)	(6 * (n) + 1)
 int ublk_json_escape(const char *s, char *buf, size_t len);
+/*
+ * What to say, in one line, when /dev/ublk-control is missing: "ublk
+ * driver not loaded", then modprobe when the running kernel's modules.dep
+ * or modules.builtin (in /lib/modules) has ublk_drv, else that it has none
+ * and what provides one. _at: another modules root and release, for tests.
+ */
+const char *ublk_no_driver_msg(void);
+const char *ublk_no_driver_msg_at(const char *modules, const char *release);
 
 #endif

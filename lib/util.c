@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -364,4 +365,76 @@ uint64_t ublk_dev_capacity(unsigned int id, uint64_t fallback)
 		sectors = 0;
 	fclose(f);
 	return sectors ? sectors << 9 : fallback;
+}
+
+/* Both forms of the no-driver message start with this: scripts grep it. */
+#define NO_DRIVER	"ublk driver not loaded"
+#define UBLK_DRV_KO	"ublk_drv.ko"
+
+/*
+ * Is line's first word (a modules.dep or modules.builtin entry) the
+ * ublk_drv module file, compressed or not? whole: line reaches the end
+ * of its line (fgets did not cut it short).
+ */
+static bool names_ublk_drv(const char *line, bool whole)
+{
+	static const char *const ext[] = { "", ".xz", ".zst", ".gz" };
+	const size_t ko = sizeof(UBLK_DRV_KO) - 1;
+	size_t end = strcspn(line, ": \t\r\n"), len, i;
+	const char *name = line + end;
+
+	if (!line[end] && !whole)
+		return false;
+	while (name > line && name[-1] != '/')
+		name--;
+	len = line + end - name;
+	if (len < ko || memcmp(name, UBLK_DRV_KO, ko))
+		return false;
+	for (i = 0; i < ARRAY_SIZE(ext); i++)
+		if (strlen(ext[i]) == len - ko && !memcmp(name + ko, ext[i], len - ko))
+			return true;
+	return false;
+}
+
+static bool lists_ublk_drv(const char *modules, const char *release,
+			   const char *file)
+{
+	char path[PATH_MAX], line[512];
+	bool at_start = true, found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", modules, release, file);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		bool ended = strchr(line, '\n');
+
+		found = at_start && names_ublk_drv(line, ended || feof(f));
+		at_start = ended;
+	}
+	fclose(f);
+	return found;
+}
+
+const char *ublk_no_driver_msg_at(const char *modules, const char *release)
+{
+	static char msg[160];
+
+	if (lists_ublk_drv(modules, release, "modules.dep") ||
+	    lists_ublk_drv(modules, release, "modules.builtin"))
+		return NO_DRIVER " (try: modprobe ublk_drv)";
+	snprintf(msg, sizeof(msg),
+		 NO_DRIVER ": Linux %s has no ublk_drv (install ublkctl-dkms: docs/packages.md)",
+		 release);
+	return msg;
+}
+
+const char *ublk_no_driver_msg(void)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "?");
+	return ublk_no_driver_msg_at("/lib/modules", u.release);
 }
