@@ -11,7 +11,8 @@
 #                    ublkctl-dkms (scripts/mkdeb; docs/packages.md)
 #   test             every test: unit tests (also under ASan and UBSan),
 #                    20 s per fuzz target, checkpatch of kmod/, the VM
-#                    suite on both kernels and on our module, our module's
+#                    suite on both kernels and on our module (6.12, and
+#                    6.1 with root on ublk booted there), our module's
 #                    hardening scenarios on a 6.12 built with KASAN,
 #                    lockdep, KFENCE (the first use builds that kernel,
 #                    at nice 19 beside the other tests; then cached in
@@ -245,6 +246,7 @@ test)
 	done
 	build
 	kmod
+	kmod_oldstable
 	progs
 	# The debug kernel builds (nice 19: on the CPU time the tests leave)
 	# beside them; its source and packages first, so no two apt runs meet.
@@ -281,9 +283,14 @@ test)
 	vm_step() { "$@" | tee -a "$B/vm.log"; [ "${PIPESTATUS[0]}" = 0 ] || vrc=1; }
 	vm_step tests/vm/run --kernel stable --kernel unstable
 	vm_step tests/vm/run --kernel stable --driver kmod
+	# our module on Debian 12's own 6.1, built without ublk: the scenarios
+	# of docs/kmod-kernels.md, and ublkctl there without it (kmod_no_driver)
+	vm_step tests/vm/run --kernel oldstable --driver kmod null loop_4kn loop_integrity loop_zeroes \
+		recover_modes del_during_io kill_server kmod_hostile kmod_torture kmod_defects kmod_no_driver
 	# initramfs/: root on ublk, the rescue shell, bad values, the generators
 	vm_step tests/vm/boot --kernel unstable
 	vm_step tests/vm/boot --kernel stable --driver kmod
+	vm_step tests/vm/boot --kernel oldstable --driver kmod root
 	# the benchmarks, one short job per backend: they must still produce rows
 	vm_step bench/run --quick --kernel unstable --kernel stable
 	# our module on the debug kernel (KASAN, lockdep, KFENCE, hung tasks):
@@ -304,7 +311,10 @@ test)
 	tests/summarize "$B/unit.log" "$B/sanitize.log" "$B/fuzz.log" "$B/checkpatch.log" "$B/deb.log" "$B/vm.log"
 	[ $urc = 0 ] && [ $vrc = 0 ]
 	;;
-bench) build; kmod; progs; shift; bench/run "$@" ;;
+bench)
+	build; kmod; progs; shift
+	case " $* " in *" --kernel oldstable "*) kmod_oldstable ;; esac
+	bench/run "$@" ;;
 profile) build; kmod; progs; shift; bench/profile "$@" ;;
 demo) build; tests/vm/run --kernel unstable --demo ;;
 clean) rm -rf "$B" ;;

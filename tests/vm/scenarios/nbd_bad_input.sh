@@ -2,6 +2,7 @@
 # read-only export opened for writing, a size that is not a multiple of
 # the block size, bad URIs, TLS: each one line naming the cause, exit 1
 # (2 for usage), no device left.
+# once: ublkctl's checks and messages before any device exists
 . /scenarios/lib.sh
 . /scenarios/nbd.sh
 need_nbd_target

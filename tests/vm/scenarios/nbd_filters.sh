@@ -5,6 +5,7 @@
 # once the device is up): replies 1 s and 3 s late (below the timeout,
 # but many of them longer than it in all) cause no further reconnect and
 # the IO completes, verified.
+# once: the NBD protocol side of ublkctl; the driver sees ordinary IO
 . /scenarios/lib.sh
 . /scenarios/nbd.sh
 need_nbd_target

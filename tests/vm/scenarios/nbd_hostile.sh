@@ -9,6 +9,7 @@
 # size: IO fails instead of being served by the wrong export. Each time
 # the device can be deleted and nothing is left; the kernel log is
 # checked by the guest's init.
+# once: the NBD protocol side of ublkctl; the driver sees ordinary IO
 . /scenarios/lib.sh
 . /scenarios/nbd.sh
 need_nbd_target

@@ -3,6 +3,7 @@
 # ublk-nbd-fault each on 127.0.0.1 or a unix socket (and [::1]), each
 # answering a handshake and a write, read back and flush; a restart keeps
 # the address and the data.
+# once: the test servers themselves, no ublk device
 . /scenarios/lib.sh
 . /scenarios/nbd.sh
 
