@@ -63,24 +63,37 @@ if [ $BENCH_WALL = 1 ]; then
 	exit 0
 fi
 
+# Debian 12's own 6.1 has no ublk driver: there only our module's rows
+intree=0
+[ -d /sys/module/ublk_drv ] && [ ! -f /sys/module/ublk_drv/version ] && intree=1
+[ $intree = 1 ] ||
+	echo "BENCH-NOTE ublk-null, ublk-loop, ublk-zc, ublk-abr: Linux $(uname -r) has no ublk driver of its own"
+[ "$(nproc)" = 1 ] && echo "BENCH-NOTE this boot has one CPU (tests/vm/run: 6.1 under icount): the 2-job rows share it"
+
 null_blk
 jobs null_blk /dev/nullb0
 rmmod null_blk
-ublk_jobs ublk-null null_blk null --size 250G
+[ $intree = 0 ] || ublk_jobs ublk-null null_blk null --size 250G
 
 mkdir -p /tmp/t/b
 run mount -t tmpfs -o size=600M tmpfs /tmp/t/b
 run mount --bind /tmp/t/b /host/tmp/t/b	# for the host's losetup
 dd if=/dev/zero of=/tmp/t/b/img bs=1M count=512 2>/dev/null || fail "no backing file"
-for dio in on off; do
+# tmpfs takes O_DIRECT from 6.6 on: before, loop devices here are buffered
+modes="on off" kmod_loop="kernel-loop-dio --direct-io"
+if ! h dd if=/tmp/t/b/img of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null; then
+	modes=off kmod_loop=kernel-loop-buffered
+	echo "BENCH-NOTE no direct IO on this kernel's tmpfs: kmod-loop is buffered, compared with kernel-loop-buffered"
+fi
+for dio in $modes; do
 	kloop=$(h losetup --direct-io=$dio -f --show /tmp/t/b/img) || fail "no kernel loop device"
 	name=kernel-loop-dio; [ $dio = off ] && name=kernel-loop-buffered
 	jobs $name $kloop
 	run h losetup -d $kloop
 done
-ublk_jobs ublk-loop kernel-loop-dio loop /tmp/t/b/img --direct-io
+[ $intree = 0 ] || ublk_jobs ublk-loop kernel-loop-dio loop /tmp/t/b/img --direct-io
 # the RSS target is per device at the defaults (1 queue, depth 128)
-if [ $BENCH_QUICK = 0 ]; then
+if [ $BENCH_QUICK = 0 ] && [ $intree = 1 ]; then
 	run ublkctl loop /tmp/t/b/img --direct-io
 	for j in randread:4k:64 read:128k:16; do
 		set -- $(echo $j | tr : ' ')
@@ -90,7 +103,7 @@ if [ $BENCH_QUICK = 0 ]; then
 	echo "BENCH-NOTE ublk-loop at the defaults (1 queue, depth 128): server RSS after 4k random and 128k reads $(server_rss 0) KiB"
 	run ublkctl del -a
 fi
-for mode in register auto-buf-reg; do
+for mode in $([ $intree = 1 ] && echo register auto-buf-reg); do
 	name=ublk-zc; [ $mode = auto-buf-reg ] && name=ublk-abr
 	if ublkctl zero-copy-experimental /tmp/t/b/img --zero-copy=$mode >/dev/null 2>/tmp/t/err; then
 		run ublkctl del -a
@@ -102,12 +115,13 @@ done
 
 if [ -f /kmod/ublk_drv.ko ] && [ ! -f /sys/module/ublk_drv/version ]; then
 	# the last server's ring may still be going away: the module is busy until then
-	wait_until 10 rmmod ublk_drv || fail "cannot unload the in-tree ublk_drv"
+	[ $intree = 0 ] || wait_until 10 rmmod ublk_drv || fail "cannot unload the in-tree ublk_drv"
 	run insmod /kmod/ublk_drv.ko
-	ublk_jobs kmod-null ublk-null null --size 250G
-	ublk_jobs kmod-loop ublk-loop loop /tmp/t/b/img --direct-io
+	ublk_jobs kmod-null null_blk null --size 250G
+	set -- $kmod_loop
+	ublk_jobs kmod-loop "$1" loop /tmp/t/b/img ${2:-}
 	wait_until 10 rmmod ublk_drv || fail "cannot unload our ublk_drv"
-	run modprobe ublk_drv
+	[ $intree = 0 ] || run modprobe ublk_drv
 else
 	echo "BENCH-NOTE kmod-null, kmod-loop: our module is not built for this kernel"
 fi
