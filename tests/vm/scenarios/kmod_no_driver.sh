@@ -12,7 +12,9 @@ if [ -d /sys/module/ublk_drv ]; then
 	run rmmod ublk_drv
 fi
 # the message names the way out: modprobe, or a module to install
-if modprobe -n ublk_drv 2>/dev/null; then
+mods=/lib/modules/$(uname -r)
+if grep -q 'ublk_drv\.ko' $mods/modules.builtin 2>/dev/null ||
+	[ -n "$(find $mods -name 'ublk_drv.ko*' 2>/dev/null)" ]; then
 	note "$(uname -r) has its own ublk_drv (not loaded now)"
 	want='ublk driver not loaded (try: modprobe ublk_drv)'
 else
