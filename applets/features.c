@@ -167,12 +167,10 @@ static void print_table(uint64_t have, const char *driver, const char *version,
 			width = strlen(features[bit].name);
 	if (width)
 		printf("\nMissing:\n");
-	for (bit = 0; bit < ARRAY_SIZE(features); bit++) {
-		const char *reason = missing_reason(bit, have, kmod, kernel, why, sizeof(why));
-
-		if (reason)
-			printf("  %-*s  %s\n", width, features[bit].name, reason);
-	}
+	for (bit = 0; bit < ARRAY_SIZE(features); bit++)
+		if (missing_reason(bit, have, kmod, kernel, why, sizeof(why)))
+			printf("  %-*s  %s\n", width, features[bit].name,
+			       missing_reason(bit, have, kmod, kernel, why, sizeof(why)));
 }
 
 static void print_json(uint64_t have, const char *driver, const char *version,
